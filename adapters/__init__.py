@@ -1,0 +1,1 @@
+"""Bridges to other ecosystems (NeMo, pyannote): conversions and facades, imported on demand."""

@@ -1,0 +1,1 @@
+"""Stage presets (YAML) that pipelines compose: ``configs/stages/<kind>/<preset>.yaml``."""

@@ -1,0 +1,1 @@
+"""Ready-made pipelines (YAML), addressed by name: ``qasr run vad ...``."""

@@ -1,0 +1,156 @@
+"""The ``qasr`` command line. Only light modules are imported at start-up: ``qasr plugins`` never imports torch."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from qasr_plugins import registry
+from qasr_plugins.errors import ConfigError, QasrError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  help="qasr: who said what, when. Compose VAD, diarization, ASR, alignment and writers.")
+
+EXIT_FAILED_FILES = 1
+EXIT_ERROR = 2
+
+
+def _fail(error: QasrError, debug: bool = False) -> None:
+    if debug:
+        import traceback
+
+        traceback.print_exception(error)
+    typer.echo(f"error: {error.render()}", err=True)
+    raise typer.Exit(EXIT_ERROR)
+
+
+def split_overrides(arguments: list[str]) -> tuple[list[str], list[str]]:
+    """Separate inputs from dotlist overrides: ``key=value`` that is not an existing path is an override."""
+    inputs: list[str] = []
+    overrides: list[str] = []
+    for argument in arguments:
+        if "=" in argument and not Path(argument).exists():
+            overrides.append(argument)
+        else:
+            inputs.append(argument)
+    return inputs, overrides
+
+
+def _formats(values: Optional[list[str]]) -> Optional[list[str]]:
+    if not values:
+        return None
+    return [f.strip() for value in values for f in value.split(",") if f.strip()]
+
+
+@app.command()
+def plugins(
+    kind: Annotated[Optional[str], typer.Argument(help="Only this kind: vad, diarization, asr, align, "
+                                                        "attribution, writer.")] = None,
+    check: Annotated[bool, typer.Option("--check", help="Import each plugin and report failures.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
+    """List registered stages (from package metadata; nothing is imported unless --check)."""
+    try:
+        found = registry.entries(kind)
+    except QasrError as exc:
+        _fail(exc)
+    clashes = registry.conflicts(kind)
+    rows = []
+    for entry in found:
+        state = "conflict" if (entry.kind, entry.name) in clashes else "registered"
+        if check and state != "conflict":
+            state = registry.status(entry)
+        rows.append({"kind": entry.kind, "name": entry.name, "distribution": entry.distribution,
+                     "version": entry.version, "target": entry.target, "status": state})
+    if as_json:
+        typer.echo(json.dumps(rows, indent=2))
+    else:
+        widths = [max([len(h)] + [len(str(r[h] or "")) for r in rows]) for h in ("kind", "name", "distribution")]
+        for row in rows:
+            typer.echo(f"{row['kind']:<{widths[0]}}  {row['name']:<{widths[1]}}  "
+                       f"{(row['distribution'] or '?'):<{widths[2]}}  {row['version'] or '?':<10}  {row['status']}")
+    for (clash_kind, name), group in clashes.items():
+        typer.echo(f"error: [P202] {clash_kind} stage name {name!r} is claimed by "
+                   + " and ".join(e.origin for e in group) + ". Uninstall one of these distributions.", err=True)
+    failed = check and any(r["status"].startswith("error") for r in rows)
+    if clashes or failed:
+        raise typer.Exit(EXIT_ERROR)
+
+
+@app.command()
+def pipelines() -> None:
+    """List the pipelines that ship with qasr (address them by name)."""
+    from qasr_plugins.graph import available_pipelines, packaged_pipelines_dir
+
+    for name in available_pipelines():
+        text = (packaged_pipelines_dir() / f"{name}.yaml").read_text(encoding="utf-8")
+        description = next((line.split(":", 1)[1].strip() for line in text.splitlines()
+                            if line.startswith("description:")), "")
+        typer.echo(f"{name:<24} {description}")
+
+
+@app.command()
+def validate(
+    pipeline: Annotated[str, typer.Argument(help="A pipeline name (see 'qasr pipelines') or a YAML path.")],
+    overrides: Annotated[Optional[list[str]], typer.Argument(help="Dotlist overrides: key=value, "
+                                                                 "stages/<kind>=<preset>.")] = None,
+    format: Annotated[Optional[list[str]], typer.Option("--format", "-f", help="Output formats (comma list).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the composed config as JSON.")] = False,
+) -> None:
+    """Compose and validate a pipeline without loading any model; print the resolved graph or the errors."""
+    from qasr_plugins.graph import load_pipeline
+
+    try:
+        spec = load_pipeline(pipeline, overrides or [], _formats(format))
+    except QasrError as exc:
+        _fail(exc)
+    typer.echo(json.dumps(spec.config, indent=2, default=str) if as_json else spec.describe())
+
+
+@app.command(context_settings={"allow_interspersed_args": True})
+def run(
+    pipeline: Annotated[str, typer.Argument(help="A pipeline name or a YAML path.")],
+    arguments: Annotated[list[str], typer.Argument(help="Inputs (files, directories, globs, JSONL manifests) "
+                                                        "and dotlist overrides (key=value).")],
+    output_dir: Annotated[Path, typer.Option("--output-dir", "-o", help="Where outputs go.")] = Path("out"),
+    format: Annotated[Optional[list[str]], typer.Option("--format", "-f", help="Output formats (comma list).")] = None,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Redo inputs whose outputs exist.")] = False,
+    progress: Annotated[Optional[bool], typer.Option("--progress/--no-progress")] = None,
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks.")] = False,
+) -> None:
+    """Run a pipeline over inputs, writing DIR/<uri>.<ext> per format. Exit 1 if any input failed."""
+    from qasr_plugins.api import Pipeline
+    from qasr_plugins.inputs import collect_inputs
+    from qasr_plugins.runner import SUMMARY_FILE, run_files
+
+    inputs, overrides = split_overrides(arguments)
+    try:
+        if not inputs:
+            raise ConfigError("no inputs given.", code="I304", hint="Name audio files, directories, globs or a "
+                              "JSONL manifest after the pipeline.")
+        pipe = Pipeline.from_config(pipeline, overrides, _formats(format))
+        items = collect_inputs(inputs)
+        pipe.load()
+        summary = run_files(pipe.executor, items, output_dir, overwrite=overwrite, progress=progress)
+    except QasrError as exc:
+        _fail(exc, debug)
+    typer.echo(f"{summary.line()} → {output_dir}/ (summary: {output_dir / SUMMARY_FILE})")
+    if summary.failed:
+        raise typer.Exit(EXIT_FAILED_FILES)
+
+
+def main() -> None:
+    """Console entry point."""
+    try:
+        app()
+    except QasrError as exc:  # pragma: no cover - commands report their own errors
+        typer.echo(f"error: {exc.render()}", err=True)
+        sys.exit(EXIT_ERROR)
+
+
+if __name__ == "__main__":
+    main()

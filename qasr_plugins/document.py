@@ -1,0 +1,109 @@
+"""The per-file result document and its versioned JSON form.
+
+The JSON layout is documented in ``docs/result-schema.md``. ``schema_version`` follows semantic versioning:
+readers accept every document with the same major version.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from qasr_plugins.errors import InputError
+from qasr_plugins.types import Diarization, SpeechRegions, StageRecord, Transcript
+
+SCHEMA_VERSION = "1.0"
+SCHEMA_ID = "qasr.result"
+
+
+@dataclass(frozen=True)
+class AudioInfo:
+    """What was read: where from, how long, which part of the recording."""
+
+    path: str | None
+    duration: float
+    sample_rate: int = 16_000
+    offset: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"path": self.path, "duration": self.duration, "sample_rate": self.sample_rate,
+                "offset": self.offset}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> AudioInfo:
+        return cls(data.get("path"), float(data["duration"]), int(data.get("sample_rate", 16_000)),
+                   float(data.get("offset", 0.0)))
+
+
+@dataclass(frozen=True)
+class ResultDocument:
+    """Everything a pipeline produced for one recording, with provenance for each stage."""
+
+    uri: str
+    audio: AudioInfo
+    speech: SpeechRegions | None = None
+    diarization: Diarization | None = None
+    transcript: Transcript | None = None
+    provenance: tuple[StageRecord, ...] = ()
+    pipeline: str | None = None
+    qasr_version: str | None = None
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    def with_transcript(self, transcript: Transcript) -> ResultDocument:
+        return replace(self, transcript=transcript)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "schema": SCHEMA_ID,
+            "schema_version": SCHEMA_VERSION,
+            "uri": self.uri,
+            "audio": self.audio.to_dict(),
+            "pipeline": self.pipeline,
+            "qasr_version": self.qasr_version,
+            "speech": None if self.speech is None else self.speech.to_dict(),
+            "diarization": None if self.diarization is None else self.diarization.to_dict(),
+            "transcript": None if self.transcript is None else self.transcript.to_dict(),
+            "provenance": [p.to_dict() for p in self.provenance],
+            "extra": dict(self.extra),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], *, source: str = "<dict>") -> ResultDocument:
+        if data.get("schema") != SCHEMA_ID:
+            raise InputError("is not a qasr result document (no 'schema': 'qasr.result').", where=source,
+                             code="I306", hint="Pass a JSON file written by the 'json' writer.")
+        version = str(data.get("schema_version", ""))
+        if version.split(".")[0] != SCHEMA_VERSION.split(".")[0]:
+            raise InputError(f"has schema_version {version!r}; this qasr reads {SCHEMA_VERSION.split('.')[0]}.x.",
+                             where=source, code="I307", hint="Convert it with the qasr version that wrote it.")
+        speech, diarization, transcript = data.get("speech"), data.get("diarization"), data.get("transcript")
+        return cls(
+            uri=data["uri"],
+            audio=AudioInfo.from_dict(data["audio"]),
+            speech=None if speech is None else SpeechRegions.from_dict(speech),
+            diarization=None if diarization is None else Diarization.from_dict(diarization),
+            transcript=None if transcript is None else Transcript.from_dict(transcript),
+            provenance=tuple(StageRecord.from_dict(p) for p in data.get("provenance", ())),
+            pipeline=data.get("pipeline"),
+            qasr_version=data.get("qasr_version"),
+            extra=dict(data.get("extra", {})),
+        )
+
+    def to_json(self, indent: int | None = 2) -> str:
+        return json.dumps(self.to_dict(), ensure_ascii=False, indent=indent, allow_nan=False)
+
+    @classmethod
+    def from_json(cls, text: str, *, source: str = "<string>") -> ResultDocument:
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise InputError(f"is not valid JSON ({exc}).", where=source, code="I306") from exc
+        return cls.from_dict(data, source=source)
+
+    @classmethod
+    def load(cls, path: str | Path) -> ResultDocument:
+        path = Path(path)
+        return cls.from_json(path.read_text(encoding="utf-8"), source=str(path))

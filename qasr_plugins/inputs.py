@@ -1,0 +1,109 @@
+"""Turn command-line inputs (files, globs, directories, NeMo JSONL manifests) into a list of work items."""
+
+from __future__ import annotations
+
+import glob
+import json
+import math
+from collections import Counter
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from qasr_plugins.audio import AUDIO_SUFFIXES
+from qasr_plugins.errors import InputError
+
+MANIFEST_SUFFIXES = frozenset({".jsonl", ".json"})
+
+
+@dataclass(frozen=True)
+class InputItem:
+    """One recording (or one part of it, from a manifest's ``offset``/``duration``) to process."""
+
+    path: str
+    uri: str
+    offset: float = 0.0
+    duration: float | None = None
+
+
+def _manifest(path: Path) -> list[InputItem]:
+    items: list[InputItem] = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        where = f"{path}:{number}"
+        try:
+            entry = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise InputError(f"is not a JSON line ({exc.msg}).", where=where, code="I305",
+                             hint="A manifest holds one JSON object per line with 'audio_filepath'.") from exc
+        if not isinstance(entry, dict) or "audio_filepath" not in entry:
+            raise InputError("has no 'audio_filepath'.", where=where, code="I305",
+                             hint="A manifest holds one JSON object per line with 'audio_filepath'.")
+        audio = Path(entry["audio_filepath"])
+        if not audio.is_absolute():
+            audio = path.parent / audio
+        offset = float(entry.get("offset") or 0.0)
+        duration = entry.get("duration")
+        duration = None if duration is None else float(duration)
+        if offset < 0 or not math.isfinite(offset) or (duration is not None and not duration > 0):
+            raise InputError("has a negative offset or a non-positive duration.", where=where, code="I305")
+        uri = audio.stem if not (offset or duration) else f"{audio.stem}-{int(round(offset * 1000)):09d}"
+        items.append(InputItem(str(audio), uri, offset, duration))
+    return items
+
+
+def _is_manifest(path: Path) -> bool:
+    if path.suffix not in MANIFEST_SUFFIXES:
+        return False
+    with path.open(encoding="utf-8", errors="replace") as handle:
+        first = next((line for line in handle if line.strip()), "")
+    return '"audio_filepath"' in first
+
+
+def collect_inputs(arguments: list[str]) -> list[InputItem]:
+    """Expand files, glob patterns, directories (recursively, audio/video suffixes) and manifests.
+
+    URIs are file stems; when two inputs share a stem, parent folder names are prepended until they differ.
+
+    Raises:
+        InputError: ``I304`` when an argument matches nothing, ``I305`` for a malformed manifest line.
+    """
+    items: list[InputItem] = []
+    for argument in arguments:
+        path = Path(argument)
+        if path.is_dir():
+            found = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in AUDIO_SUFFIXES)
+            if not found:
+                raise InputError("contains no audio files.", where=argument, code="I304",
+                                 hint="Suffixes read: " + " ".join(sorted(AUDIO_SUFFIXES)) + ".")
+            items += [InputItem(str(p), p.stem) for p in found]
+        elif path.is_file():
+            items += _manifest(path) if _is_manifest(path) else [InputItem(str(path), path.stem)]
+        else:
+            matches = sorted(glob.glob(argument, recursive=True))
+            if not matches:
+                raise InputError("matches no file.", where=argument, code="I304",
+                                 hint="Give existing files, directories, glob patterns or a JSONL manifest.")
+            items += [InputItem(m, Path(m).stem) for m in matches if Path(m).is_file()]
+    return _unique_uris(items)
+
+
+def _unique_uris(items: list[InputItem]) -> list[InputItem]:
+    counts = Counter(i.uri for i in items)
+    unique: list[InputItem] = []
+    seen: set[str] = set()
+    for item in items:
+        uri = item.uri
+        if counts[uri] > 1:
+            parts = Path(item.path).resolve().parent.parts
+            depth = 1
+            while uri in seen and depth <= len(parts):
+                uri = "__".join([*parts[-depth:], item.uri]).lstrip("/").replace("/", "_")
+                depth += 1
+            suffix = 2
+            base = uri
+            while uri in seen:
+                uri, suffix = f"{base}-{suffix}", suffix + 1
+        seen.add(uri)
+        unique.append(replace(item, uri=uri))
+    return unique

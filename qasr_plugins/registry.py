@@ -1,0 +1,138 @@
+"""Stage discovery through ``importlib.metadata`` entry points, one group per stage kind.
+
+Listing reads metadata only (nothing is imported); a stage class is imported when it is first asked for.
+First-party stages are registered in qasr's own ``pyproject.toml`` exactly like a third party's.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib.metadata import EntryPoint, entry_points
+from typing import Any
+
+from qasr_plugins.errors import PluginError, did_you_mean
+
+KIND_NAMES: tuple[str, ...] = ("vad", "diarization", "asr", "align", "attribution", "writer")
+GROUP_PREFIX = "qasr."
+
+
+def group_of(kind: str) -> str:
+    return GROUP_PREFIX + kind
+
+
+@dataclass(frozen=True)
+class PluginEntry:
+    """One registered stage, as the metadata describes it."""
+
+    kind: str
+    name: str
+    target: str
+    distribution: str | None
+    version: str | None
+
+    @property
+    def origin(self) -> str:
+        return f"{self.distribution or '<unknown distribution>'} {self.version or ''}".strip()
+
+
+def _entry(kind: str, ep: EntryPoint) -> PluginEntry:
+    dist = getattr(ep, "dist", None)
+    name = dist.metadata["Name"] if dist is not None else None
+    return PluginEntry(kind, ep.name, ep.value, name, dist.version if dist is not None else None)
+
+
+@lru_cache(maxsize=1)
+def _scan() -> tuple[PluginEntry, ...]:
+    found: dict[tuple[str, str, str, str | None], PluginEntry] = {}
+    for kind in KIND_NAMES:
+        for ep in entry_points(group=group_of(kind)):
+            entry = _entry(kind, ep)
+            # The same distribution may be visible twice on sys.path (e.g. an editable install): keep one.
+            found.setdefault((kind, entry.name, entry.target, entry.distribution), entry)
+    return tuple(sorted(found.values(), key=lambda e: (KIND_NAMES.index(e.kind), e.name, e.distribution or "")))
+
+
+def refresh() -> None:
+    """Forget cached metadata and loaded classes (after installing or removing a plugin in-process)."""
+    _scan.cache_clear()
+    load.cache_clear()
+
+
+def entries(kind: str | None = None) -> list[PluginEntry]:
+    """Registered stages, optionally of one kind, from metadata alone."""
+    if kind is not None and kind not in KIND_NAMES:
+        raise PluginError(f"unknown stage kind {kind!r}.", code="P205", hint=did_you_mean(kind, KIND_NAMES))
+    return [e for e in _scan() if kind is None or e.kind == kind]
+
+
+def conflicts(kind: str | None = None) -> dict[tuple[str, str], list[PluginEntry]]:
+    """Names claimed by more than one distribution within a kind."""
+    by_name: dict[tuple[str, str], list[PluginEntry]] = {}
+    for entry in entries(kind):
+        by_name.setdefault((entry.kind, entry.name), []).append(entry)
+    return {key: group for key, group in by_name.items() if len({e.distribution for e in group}) > 1}
+
+
+def find(kind: str, name: str) -> PluginEntry:
+    """The single entry registered as ``name`` for ``kind``.
+
+    Raises:
+        PluginError: ``P203`` when no such name exists (with the closest names), ``P202`` when two
+            distributions claim it.
+    """
+    matches = [e for e in entries(kind) if e.name == name]
+    if not matches:
+        raise PluginError(f"no {kind} stage is registered as {name!r}.", code="P203",
+                          hint=did_you_mean(name, [e.name for e in entries(kind)])
+                          + f" Run 'qasr plugins {kind}' to list them; install the plugin that provides it.")
+    if len({m.distribution for m in matches}) > 1:
+        claimants = " and ".join(m.origin for m in matches)
+        raise PluginError(f"{kind} stage name {name!r} is claimed by {claimants}.", code="P202",
+                          hint="Uninstall one of these distributions.")
+    return matches[0]
+
+
+@lru_cache(maxsize=None)
+def load(kind: str, name: str) -> type[Any]:
+    """Import and return the class registered as ``name`` for ``kind``.
+
+    Raises:
+        PluginError: ``P201`` if the plugin's import fails, ``P204`` if it is not a class of the right kind, plus
+            the errors of :func:`find`.
+    """
+    from qasr_plugins.stage import STAGE_BASES, Writer
+
+    entry = find(kind, name)
+    try:
+        obj = _import(entry.target)
+    except Exception as exc:  # noqa: BLE001 - any failure of third-party code is reported, not raised through
+        raise PluginError(f"{kind} stage {name!r} from {entry.origin} failed to import: "
+                          f"{type(exc).__name__}: {exc}", code="P201",
+                          hint=f"Reinstall or fix {entry.distribution or 'the plugin'}; other stages are unaffected."
+                          ) from exc
+    base = Writer if kind == "writer" else STAGE_BASES[kind]
+    if not (inspect.isclass(obj) and issubclass(obj, base)):
+        raise PluginError(f"{kind} entry point {name!r} ({entry.target}) from {entry.origin} is not a subclass of "
+                          f"{base.__module__}.{base.__name__}.", code="P204",
+                          hint="Point the entry point at a stage class.")
+    return obj
+
+
+def _import(target: str) -> Any:
+    module_name, _, attribute = target.partition(":")
+    obj: Any = importlib.import_module(module_name.strip())
+    for part in filter(None, attribute.strip().split(".")):
+        obj = getattr(obj, part)
+    return obj
+
+
+def status(entry: PluginEntry) -> str:
+    """``ok`` or the reason the entry cannot be used (imports the plugin)."""
+    try:
+        load(entry.kind, entry.name)
+    except PluginError as exc:
+        return f"error {exc.code}: {exc.message}"
+    return "ok"

@@ -1,0 +1,279 @@
+"""Execute a validated pipeline over one recording or thousands.
+
+Stages are built and loaded once per run. Files go through the graph in small batches (``run.batch_files``) so a
+stage can batch model calls across files; a stage failure is retried file by file so one bad file never costs the
+others their results. Each finished file's outputs are written atomically before the next batch starts.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+import traceback
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from qasr_plugins.atomic import write_atomic
+from qasr_plugins.audio import load_audio
+from qasr_plugins.document import AudioInfo, ResultDocument
+from qasr_plugins.errors import QasrError, StageError
+from qasr_plugins.graph import NodeSpec, PipelineSpec
+from qasr_plugins.inputs import InputItem
+from qasr_plugins.stage import Stage, Writer, needs_audio
+from qasr_plugins.types import Audio, StageRecord
+
+ERROR_SUFFIX = "error.json"
+SUMMARY_FILE = "qasr-summary.json"
+
+
+def _version() -> str | None:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("qasr-plugins")
+    except PackageNotFoundError:
+        return None
+
+
+@dataclass(frozen=True)
+class FileOutcome:
+    """What happened to one input."""
+
+    uri: str
+    source: str
+    status: str  # "done", "skipped" or "failed"
+    outputs: tuple[str, ...] = ()
+    error: dict[str, str] | None = None
+    wall_time: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"uri": self.uri, "source": self.source, "status": self.status, "outputs": list(self.outputs),
+                "error": self.error, "wall_time": self.wall_time}
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    outcomes: tuple[FileOutcome, ...] = field(default_factory=tuple)
+
+    def count(self, status: str) -> int:
+        return sum(o.status == status for o in self.outcomes)
+
+    @property
+    def failed(self) -> bool:
+        return self.count("failed") > 0
+
+    def line(self) -> str:
+        return f"{self.count('done')} done, {self.count('skipped')} skipped, {self.count('failed')} failed"
+
+
+class Executor:
+    """Runs a :class:`PipelineSpec`'s stages on in-memory audio. Stages are built and loaded once."""
+
+    def __init__(self, spec: PipelineSpec) -> None:
+        self.spec = spec
+        self.stages: dict[str, Stage[Any, Any]] = {n.name: n.stage_class(n.config) for n in spec.nodes}
+        self.writers: dict[str, Writer] = {w.format: w.writer_class(w.config) for w in spec.writers}
+        self._qasr_version = _version()
+
+    def load(self) -> None:
+        """Load every stage's models now (otherwise they load on first use)."""
+        for node in self.spec.nodes:
+            try:
+                self.stages[node.name].ensure_loaded()
+            except QasrError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - a third-party stage's load failure gets a code and the node
+                raise StageError(f"stage {node.stage_name!r} failed to load: {type(exc).__name__}: {exc}",
+                                 where=f"graph.{node.name}", code="S402",
+                                 hint="Check the model settings of this stage.") from exc
+
+    def close(self) -> None:
+        for stage in self.stages.values():
+            stage.close()
+
+    def _inputs(self, node: NodeSpec, audio: Audio, values: dict[str, Any]) -> Any:
+        kwargs = {port: values[src] for port, src in node.inputs.items()}
+        if needs_audio(node.kind):
+            kwargs["audio"] = audio
+        return node.stage_class.Input(**kwargs)
+
+    def _call(self, node: NodeSpec, batch: list[Any]) -> list[Any]:
+        stage = self.stages[node.name]
+        stage.ensure_loaded()
+        outputs = stage.process(batch)
+        if len(outputs) != len(batch):
+            raise StageError(f"returned {len(outputs)} outputs for {len(batch)} inputs.", where=f"graph.{node.name}",
+                             code="S403", hint=f"Fix {node.stage_name}: process() returns one output per input.")
+        for out in outputs:
+            if not isinstance(out, node.stage_class.Output):
+                raise StageError(f"returned {type(out).__name__}, not {node.stage_class.Output.__name__}.",
+                                 where=f"graph.{node.name}", code="S403",
+                                 hint=f"Fix {node.stage_name}: its output type is declared by its kind.")
+        return outputs
+
+    def process(self, audios: Sequence[Audio],
+                on_stage: Callable[[str], None] | None = None) -> list[ResultDocument | QasrError]:
+        """Run the graph on each audio; return a document, or the error that stopped that file."""
+        values: list[dict[str, Any]] = [{} for _ in audios]
+        records: list[list[StageRecord]] = [[] for _ in audios]
+        failures: dict[int, QasrError] = {}
+        for node in self.spec.nodes:
+            if on_stage:
+                on_stage(node.name)
+            alive = [i for i in range(len(audios)) if i not in failures]
+            if not alive:
+                break
+            results, seconds = self._run_node(node, [(i, audios[i], values[i]) for i in alive], failures)
+            for index, output in results.items():
+                values[index][node.name] = output
+                records[index].append(self._record(node, seconds[index]))
+        return [failures.get(i) or self._document(audio, values[i], records[i]) for i, audio in enumerate(audios)]
+
+    def _run_node(self, node: NodeSpec, work: list[tuple[int, Audio, dict[str, Any]]],
+                  failures: dict[int, QasrError]) -> tuple[dict[int, Any], dict[int, float]]:
+        started = time.perf_counter()
+        try:
+            outputs = self._call(node, [self._inputs(node, audio, vals) for _, audio, vals in work])
+            share = (time.perf_counter() - started) / len(work)
+            return {i: out for (i, _, _), out in zip(work, outputs, strict=True)}, {i: share for i, _, _ in work}
+        except Exception as exc:  # noqa: BLE001 - isolate the failing file(s) below
+            if len(work) == 1:
+                failures[work[0][0]] = self._stage_error(node, work[0][1], exc)
+                return {}, {}
+        results: dict[int, Any] = {}
+        seconds: dict[int, float] = {}
+        for index, audio, vals in work:
+            started = time.perf_counter()
+            try:
+                results[index] = self._call(node, [self._inputs(node, audio, vals)])[0]
+                seconds[index] = time.perf_counter() - started
+            except Exception as exc:  # noqa: BLE001 - recorded per file; the batch goes on
+                failures[index] = self._stage_error(node, audio, exc)
+        return results, seconds
+
+    @staticmethod
+    def _stage_error(node: NodeSpec, audio: Audio, exc: BaseException) -> QasrError:
+        if isinstance(exc, QasrError):
+            return exc
+        detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+        return StageError(f"node {node.name!r} ({node.kind} {node.stage_name}) failed: {detail}",
+                          where=audio.path or audio.uri, code="S401",
+                          hint="See the traceback with --debug; other files are unaffected.")
+
+    def _record(self, node: NodeSpec, seconds: float) -> StageRecord:
+        stage = self.stages[node.name]
+        return StageRecord(node=node.name, kind=node.kind, name=node.stage_name,
+                           distribution=node.entry.distribution, version=node.entry.version,
+                           model=stage.model_id(), config_hash=node.config.digest(), wall_time=seconds,
+                           settings=node.config.model_dump(mode="json"))
+
+    def _document(self, audio: Audio, values: dict[str, Any], records: list[StageRecord]) -> ResultDocument:
+        def first(kind: str) -> Any:
+            return next((values[n.name] for n in self.spec.nodes if n.kind == kind and n.name in values), None)
+
+        transcript = values.get(self.spec.transcript_node) if self.spec.transcript_node else None
+        return ResultDocument(uri=audio.uri, audio=AudioInfo(audio.path, audio.duration, audio.sample_rate,
+                                                             audio.offset),
+                              speech=first("vad"), diarization=first("diarization"), transcript=transcript,
+                              provenance=tuple(records), pipeline=self.spec.name, qasr_version=self._qasr_version)
+
+    def render(self, document: ResultDocument) -> dict[str, str | bytes]:
+        """Every configured format's content for one document, keyed by file suffix."""
+        return {writer.suffix: writer.render(document) for writer in self.writers.values()}
+
+
+def output_paths(spec: PipelineSpec, output_dir: Path, uri: str) -> list[Path]:
+    return [output_dir / f"{uri}.{w.writer_class.suffix}" for w in spec.writers]
+
+
+def run_files(executor: Executor, items: Sequence[InputItem], output_dir: str | Path, *, overwrite: bool = False,
+              progress: bool | None = None, log: Callable[[str], None] | None = None) -> RunSummary:
+    """Process ``items`` into ``output_dir``; never stops at a failing file.
+
+    A rerun skips items whose outputs all exist (``overwrite`` forces). Failures leave ``<uri>.error.json``
+    with the coded error; a run summary is written to ``qasr-summary.json``.
+    """
+    from tqdm.auto import tqdm
+
+    output_dir = Path(output_dir)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    log = log or (lambda message: print(message, file=sys.stderr))
+    spec = executor.spec
+    outcomes: dict[str, FileOutcome] = {}
+    pending: list[InputItem] = []
+    for item in items:
+        paths = output_paths(spec, output_dir, item.uri)
+        if not overwrite and paths and all(p.is_file() for p in paths):
+            outcomes[item.uri] = FileOutcome(item.uri, item.path, "skipped", tuple(map(str, paths)))
+        else:
+            pending.append(item)
+
+    bar = tqdm(total=len(pending), unit="file", disable=None if progress is None else not progress,
+               dynamic_ncols=True)
+    try:
+        for start in range(0, len(pending), spec.batch_files):
+            batch = pending[start:start + spec.batch_files]
+            for outcome in _run_batch(executor, batch, output_dir, lambda node: bar.set_postfix_str(node)):
+                outcomes[outcome.uri] = outcome
+                if outcome.status == "failed" and outcome.error:
+                    log(f"FAILED {outcome.source}: [{outcome.error['code']}] {outcome.error['message']}")
+                bar.update(1)
+    finally:
+        bar.close()
+        ordered = tuple(outcomes[i.uri] for i in items if i.uri in outcomes)
+        _collect(spec, output_dir, executor)
+        write_atomic(output_dir / SUMMARY_FILE, json.dumps(
+            {"pipeline": spec.name, "summary": RunSummary(ordered).line(),
+             "files": [o.to_dict() for o in ordered]}, indent=2, ensure_ascii=False))
+    return RunSummary(ordered)
+
+
+def _run_batch(executor: Executor, batch: Sequence[InputItem], output_dir: Path,
+               on_stage: Callable[[str], None]) -> Iterable[FileOutcome]:
+    started = time.perf_counter()
+    audios: list[Audio] = []
+    loaded: list[InputItem] = []
+    for item in batch:
+        try:
+            audios.append(load_audio(item.path, uri=item.uri, offset=item.offset, duration=item.duration))
+            loaded.append(item)
+        except QasrError as exc:
+            yield _failed(item, exc, output_dir, started)
+    if not audios:
+        return
+    results = executor.process(audios, on_stage=on_stage)
+    for item, result in zip(loaded, results, strict=True):
+        if isinstance(result, QasrError):
+            yield _failed(item, result, output_dir, started)
+            continue
+        try:
+            written = [write_atomic(output_dir / f"{item.uri}.{suffix}", content)
+                       for suffix, content in executor.render(result).items()]
+        except QasrError as exc:
+            yield _failed(item, exc, output_dir, started)
+            continue
+        except Exception as exc:  # noqa: BLE001 - a writer bug must not cost other files their outputs
+            yield _failed(item, StageError(f"a writer failed: {type(exc).__name__}: {exc}", where=item.path,
+                                           code="O502"), output_dir, started)
+            continue
+        (output_dir / f"{item.uri}.{ERROR_SUFFIX}").unlink(missing_ok=True)
+        yield FileOutcome(item.uri, item.path, "done", tuple(map(str, written)), None,
+                          time.perf_counter() - started)
+
+
+def _failed(item: InputItem, error: QasrError, output_dir: Path, started: float) -> FileOutcome:
+    record = {"uri": item.uri, "source": item.path, "error": error.to_dict()}
+    write_atomic(output_dir / f"{item.uri}.{ERROR_SUFFIX}", json.dumps(record, indent=2, ensure_ascii=False))
+    return FileOutcome(item.uri, item.path, "failed", (), error.to_dict(), time.perf_counter() - started)
+
+
+def _collect(spec: PipelineSpec, output_dir: Path, executor: Executor) -> None:
+    """Join per-file outputs of collecting writers (e.g. one manifest for the run) into one file."""
+    for writer in executor.writers.values():
+        if writer.collect_as:
+            parts = sorted(output_dir.glob(f"*.{writer.suffix}"))
+            text = "".join(p.read_text(encoding="utf-8").rstrip("\n") + "\n" for p in parts)
+            write_atomic(output_dir / writer.collect_as, text)

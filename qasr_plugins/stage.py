@@ -1,0 +1,247 @@
+"""Stage contracts: one base class per stage kind, each with typed inputs and outputs.
+
+A stage is a class registered under an entry point of its kind's group (``qasr.vad``, ``qasr.asr`` …). It declares
+a :class:`StageConfig` schema (unknown keys rejected), what it needs of its inputs (:meth:`Stage.requires`) and what
+its output offers (:meth:`Stage.provides`). The graph checks all of this before any model loads.
+
+Stages receive a *batch* of inputs (one per file) and return one output per input, in order, so that a stage can
+batch model calls across files. Heavy libraries (torch, NeMo, pyannote) are imported in :meth:`Stage.load` or
+inside :meth:`Stage.process`, never at module import, so that validation and ``qasr plugins`` stay light.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from abc import ABC, abstractmethod
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, fields
+from typing import Any, ClassVar, Generic, TypeVar, get_type_hints
+
+from pydantic import BaseModel, ConfigDict
+
+from qasr_plugins.document import ResultDocument
+from qasr_plugins.types import Audio, Diarization, SpeechRegions, Transcript
+
+
+class StageConfig(BaseModel):
+    """Base of every stage's settings schema: immutable, unknown keys rejected."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    def digest(self) -> str:
+        """A short, stable hash of the settings (for provenance and caches)."""
+        blob = json.dumps(self.model_dump(mode="json"), sort_keys=True, default=str)
+        return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+# Capabilities a stage output may offer and a stage may require of its inputs.
+LANGUAGE = "language"  # transcript segments carry a language
+WORDS = "words"  # transcript segments carry words (text units)
+WORD_TIMESTAMPS = "word_timestamps"  # words carry spans
+SPEAKERS = "speakers"  # words/segments carry speakers
+TEXT = "text"  # transcript segments carry text
+
+
+@dataclass(frozen=True)
+class VadInput:
+    audio: Audio
+
+
+@dataclass(frozen=True)
+class DiarizationInput:
+    audio: Audio
+    speech: SpeechRegions | None = None
+
+
+@dataclass(frozen=True)
+class AsrInput:
+    """``speech`` regions or ``diarization`` turns, when wired, say which parts of the audio to transcribe."""
+
+    audio: Audio
+    speech: SpeechRegions | None = None
+    diarization: Diarization | None = None
+
+
+@dataclass(frozen=True)
+class AlignInput:
+    audio: Audio
+    transcript: Transcript
+
+
+@dataclass(frozen=True)
+class AttributionInput:
+    transcript: Transcript
+    diarization: Diarization | None = None
+
+
+In = TypeVar("In")
+Out = TypeVar("Out")
+
+
+class Stage(ABC, Generic[In, Out]):
+    """Base of all processing stages. Subclass one of the kind-specific bases below.
+
+    Args:
+        config: The validated settings; or pass settings as keyword arguments.
+    """
+
+    kind: ClassVar[str]
+    Input: ClassVar[type]
+    Output: ClassVar[type]
+    Config: ClassVar[type[StageConfig]] = StageConfig
+    #: The input port whose capabilities this stage's output keeps (e.g. an aligner keeps its transcript's).
+    passthrough: ClassVar[str | None] = None
+
+    def __init__(self, config: StageConfig | None = None, **settings: Any) -> None:
+        if config is not None and settings:
+            raise TypeError("pass either a config object or keyword settings, not both")
+        self.config = config if config is not None else self.Config(**settings)
+        self._loaded = False
+
+    @classmethod
+    def provides(cls, config: StageConfig) -> frozenset[str]:
+        """Capabilities of this stage's output (beyond those kept from :attr:`passthrough`)."""
+        return frozenset()
+
+    @classmethod
+    def requires(cls, config: StageConfig) -> Mapping[str, frozenset[str]]:
+        """Capabilities needed on each input port, e.g. ``{"transcript": {"language"}}``."""
+        return {}
+
+    @classmethod
+    def unmet_hint(cls, port: str, capability: str) -> str:
+        """What a user can do when ``capability`` is missing on ``port`` (shown in validation errors)."""
+        return f"Wire a stage that provides {capability!r} into {port!r}."
+
+    def model_id(self) -> str | None:
+        """The model this stage runs (hub id or path), for provenance."""
+        return getattr(self.config, "model", None)
+
+    def ensure_loaded(self) -> None:
+        if not self._loaded:
+            self.load()
+            self._loaded = True
+
+    def load(self) -> None:
+        """Load models and other heavy resources. Called once, before the first :meth:`process`."""
+
+    @abstractmethod
+    def process(self, batch: Sequence[In]) -> list[Out]:
+        """Process one input per file; return one output per input, in the same order."""
+
+    def __call__(self, item: In) -> Out:
+        """Process a single input (convenient in notebooks)."""
+        self.ensure_loaded()
+        return self.process([item])[0]
+
+    def close(self) -> None:
+        """Release resources (models, threads)."""
+
+
+class VadStage(Stage[VadInput, SpeechRegions]):
+    """Finds speech: :class:`VadInput` → :class:`SpeechRegions`."""
+
+    kind = "vad"
+    Input = VadInput
+    Output = SpeechRegions
+
+
+class DiarizationStage(Stage[DiarizationInput, Diarization]):
+    """Finds who speaks when: :class:`DiarizationInput` → :class:`Diarization`."""
+
+    kind = "diarization"
+    Input = DiarizationInput
+    Output = Diarization
+
+
+class AsrStage(Stage[AsrInput, Transcript]):
+    """Recognises speech (and possibly the language): :class:`AsrInput` → :class:`Transcript`."""
+
+    kind = "asr"
+    Input = AsrInput
+    Output = Transcript
+
+    @classmethod
+    def provides(cls, config: StageConfig) -> frozenset[str]:
+        return frozenset({TEXT})
+
+
+class AlignStage(Stage[AlignInput, Transcript]):
+    """Times the words of a transcript: :class:`AlignInput` → :class:`Transcript` with word spans."""
+
+    kind = "align"
+    Input = AlignInput
+    Output = Transcript
+    passthrough = "transcript"
+
+    @classmethod
+    def provides(cls, config: StageConfig) -> frozenset[str]:
+        return frozenset({WORDS, WORD_TIMESTAMPS})
+
+
+class AttributionStage(Stage[AttributionInput, Transcript]):
+    """Assigns speakers to words/segments: :class:`AttributionInput` → :class:`Transcript` with speakers."""
+
+    kind = "attribution"
+    Input = AttributionInput
+    Output = Transcript
+    passthrough = "transcript"
+
+    @classmethod
+    def provides(cls, config: StageConfig) -> frozenset[str]:
+        return frozenset({SPEAKERS})
+
+
+class Writer(ABC):
+    """Renders a :class:`ResultDocument` into one output format.
+
+    The runner writes what :meth:`render` returns to ``DIR/<uri>.<suffix>`` atomically. A writer whose
+    :attr:`collect_as` is set also gets a run-level file ``DIR/<collect_as>`` joining every file's output
+    (e.g. one NeMo manifest for the whole batch).
+    """
+
+    kind: ClassVar[str] = "writer"
+    Config: ClassVar[type[StageConfig]] = StageConfig
+    suffix: ClassVar[str]
+    binary: ClassVar[bool] = False
+    collect_as: ClassVar[str | None] = None
+
+    def __init__(self, config: StageConfig | None = None, **settings: Any) -> None:
+        if config is not None and settings:
+            raise TypeError("pass either a config object or keyword settings, not both")
+        self.config = config if config is not None else self.Config(**settings)
+
+    @classmethod
+    def requires(cls, config: StageConfig) -> frozenset[str]:
+        """Parts of the result this format needs: ``transcript``, ``speech``, ``diarization`` or a capability
+        such as ``word_timestamps``."""
+        return frozenset()
+
+    @abstractmethod
+    def render(self, document: ResultDocument) -> str | bytes:
+        """The file content for one document."""
+
+
+STAGE_BASES: dict[str, type[Stage[Any, Any]]] = {
+    base.kind: base for base in (VadStage, DiarizationStage, AsrStage, AlignStage, AttributionStage)
+}
+KINDS: tuple[str, ...] = (*STAGE_BASES, "writer")
+
+
+def input_ports(kind: str) -> dict[str, tuple[type, bool]]:
+    """The wireable input ports of a stage kind: name → (type, required). ``audio`` is implicit."""
+    input_type = STAGE_BASES[kind].Input
+    hints = get_type_hints(input_type)
+    ports: dict[str, tuple[type, bool]] = {}
+    for f in fields(input_type):
+        if f.name == "audio":
+            continue
+        annotation = hints[f.name]
+        args = [a for a in getattr(annotation, "__args__", (annotation,)) if a is not type(None)]
+        ports[f.name] = (args[0], f.default is not None)
+    return ports
+
+
+def needs_audio(kind: str) -> bool:
+    return "audio" in {f.name for f in fields(STAGE_BASES[kind].Input)}

@@ -1,0 +1,65 @@
+"""``silero.vad``: Silero VAD, whose weights ship inside the ``silero-vad`` wheel (works offline)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+from pydantic import Field
+
+from qasr_plugins.stage import StageConfig, VadInput, VadStage
+from qasr_plugins.types import SpeechRegions, Span
+
+
+class SileroVadConfig(StageConfig):
+    threshold: float = Field(0.5, gt=0, lt=1, description="Speech probability above which a frame is speech.")
+    neg_threshold: float | None = Field(None, gt=0, lt=1, description="Hysteresis: leave speech below this.")
+    min_speech_duration: float = Field(0.25, ge=0, description="Drop speech shorter than this (s).")
+    min_silence_duration: float = Field(0.1, ge=0, description="Merge across silences shorter than this (s).")
+    speech_pad: float = Field(0.03, ge=0, description="Pad each region by this much on both sides (s).")
+    max_speech_duration: float | None = Field(None, gt=0, description="Split regions longer than this (s).")
+    onnx: bool = Field(False, description="Run the bundled ONNX model with onnxruntime instead of TorchScript.")
+    threads: int | None = Field(None, ge=1, description="torch intra-op threads (default: torch's).")
+
+
+class SileroVad(VadStage):
+    """Silero VAD v5/v6 on 16 kHz audio, regions absolute in the recording."""
+
+    Config = SileroVadConfig
+
+    def model_id(self) -> str:
+        from importlib.metadata import version
+
+        return f"silero-vad=={version('silero-vad')}" + (" (onnx)" if self.config.onnx else "")
+
+    def load(self) -> None:
+        from silero_vad import load_silero_vad
+
+        if self.config.threads:
+            import torch
+
+            torch.set_num_threads(self.config.threads)
+        self._model: Any = load_silero_vad(onnx=self.config.onnx)
+
+    def process(self, batch: Sequence[VadInput]) -> list[SpeechRegions]:
+        return [self._detect(item) for item in batch]
+
+    def _detect(self, item: VadInput) -> SpeechRegions:
+        import torch
+        from silero_vad import get_speech_timestamps
+
+        audio = item.audio
+        cfg: SileroVadConfig = self.config  # type: ignore[assignment]
+        if audio.duration < 0.032:  # shorter than one 512-sample window
+            return SpeechRegions(audio.uri, ())
+        stamps = get_speech_timestamps(
+            torch.from_numpy(audio.waveform), self._model, threshold=cfg.threshold, neg_threshold=cfg.neg_threshold,
+            sampling_rate=audio.sample_rate, min_speech_duration_ms=int(cfg.min_speech_duration * 1000),
+            max_speech_duration_s=cfg.max_speech_duration or math.inf,
+            min_silence_duration_ms=int(cfg.min_silence_duration * 1000), speech_pad_ms=int(cfg.speech_pad * 1000),
+            return_seconds=False)
+        self._model.reset_states()
+        rate = audio.sample_rate
+        regions = tuple(Span(audio.offset + s["start"] / rate, audio.offset + s["end"] / rate) for s in stamps)
+        return SpeechRegions(audio.uri, regions)

@@ -1,0 +1,340 @@
+"""The data model shared by every stage: frozen, typed, seconds absolute in the recording.
+
+Nothing here imports torch. Every type validates its invariants on construction and converts losslessly
+to and from plain JSON-ready dicts (see :mod:`qasr_plugins.document` for the versioned file format).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any, Literal
+
+import numpy as np
+
+SAMPLE_RATE = 16_000
+WordUnit = Literal["word", "char"]
+
+
+def _check_time(value: float, what: str) -> float:
+    value = float(value)
+    if not math.isfinite(value):
+        raise ValueError(f"{what} must be finite, got {value!r}")
+    return value
+
+
+@dataclass(frozen=True, order=True)
+class Span:
+    """A time interval in seconds, absolute in the recording."""
+
+    start: float
+    end: float
+
+    def __post_init__(self) -> None:
+        start = _check_time(self.start, "Span.start")
+        end = _check_time(self.end, "Span.end")
+        if start < 0:
+            raise ValueError(f"Span.start must be >= 0, got {start}")
+        if end < start:
+            raise ValueError(f"Span.end ({end}) must be >= Span.start ({start})")
+        object.__setattr__(self, "start", start)
+        object.__setattr__(self, "end", end)
+
+    @property
+    def duration(self) -> float:
+        return self.end - self.start
+
+    @property
+    def middle(self) -> float:
+        return (self.start + self.end) / 2
+
+    def overlap(self, other: Span) -> float:
+        """Length of the intersection with ``other`` (0 when disjoint)."""
+        return max(0.0, min(self.end, other.end) - max(self.start, other.start))
+
+    def shifted(self, seconds: float) -> Span:
+        return Span(self.start + seconds, self.end + seconds)
+
+    def clamped(self, lower: float, upper: float) -> Span:
+        start = min(max(self.start, lower), upper)
+        return Span(start, min(max(self.end, start), upper))
+
+    def to_dict(self) -> dict[str, float]:
+        return {"start": self.start, "end": self.end}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Span:
+        return cls(data["start"], data["end"])
+
+
+@dataclass(frozen=True, eq=False)
+class Audio:
+    """Mono float32 audio at :data:`SAMPLE_RATE`.
+
+    ``offset`` is where ``waveform[0]`` lies in the recording, so spans derived from this audio are absolute.
+    ``duration`` of the recording is ``offset + len(waveform) / sample_rate`` at most.
+    """
+
+    uri: str
+    waveform: np.ndarray
+    sample_rate: int = SAMPLE_RATE
+    offset: float = 0.0
+    path: str | None = None
+
+    def __post_init__(self) -> None:
+        wave = np.asarray(self.waveform)
+        if wave.ndim != 1:
+            raise ValueError(f"Audio.waveform must be 1-D (mono), got shape {wave.shape}")
+        if wave.dtype != np.float32:
+            wave = wave.astype(np.float32)
+        object.__setattr__(self, "waveform", wave)
+        object.__setattr__(self, "offset", _check_time(self.offset, "Audio.offset"))
+        if self.sample_rate <= 0:
+            raise ValueError(f"Audio.sample_rate must be positive, got {self.sample_rate}")
+
+    @property
+    def duration(self) -> float:
+        """Length of the waveform in seconds."""
+        return len(self.waveform) / self.sample_rate
+
+    @property
+    def span(self) -> Span:
+        """The part of the recording this waveform covers."""
+        return Span(self.offset, self.offset + self.duration)
+
+    def crop(self, span: Span) -> Audio:
+        """The audio inside ``span`` (absolute seconds), keeping absolute time through ``offset``."""
+        first = max(0, int(round((span.start - self.offset) * self.sample_rate)))
+        last = min(len(self.waveform), max(first, int(round((span.end - self.offset) * self.sample_rate))))
+        return replace(self, waveform=self.waveform[first:last], offset=self.offset + first / self.sample_rate)
+
+    def to_pyannote(self) -> dict[str, Any]:
+        """pyannote's in-memory form: ``{"waveform": (1, T) tensor, "sample_rate", "uri"}`` (imports torch)."""
+        import torch
+
+        return {"waveform": torch.from_numpy(self.waveform).unsqueeze(0), "sample_rate": self.sample_rate,
+                "uri": self.uri}
+
+
+@dataclass(frozen=True)
+class SpeechRegions:
+    """Where somebody speaks, sorted by start."""
+
+    uri: str
+    regions: tuple[Span, ...] = ()
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "regions", tuple(sorted(self.regions)))
+
+    @property
+    def total(self) -> float:
+        return sum(r.duration for r in self.regions)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"uri": self.uri, "regions": [r.to_dict() for r in self.regions]}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> SpeechRegions:
+        return cls(data["uri"], tuple(Span.from_dict(r) for r in data["regions"]))
+
+
+@dataclass(frozen=True, order=True)
+class Turn:
+    """One speaker talking over one span."""
+
+    span: Span
+    speaker: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**self.span.to_dict(), "speaker": self.speaker}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Turn:
+        return cls(Span.from_dict(data), str(data["speaker"]))
+
+
+@dataclass(frozen=True)
+class SpeakerTurns:
+    """Speaker turns sorted by start. ``exclusive`` means no two turns overlap."""
+
+    uri: str
+    turns: tuple[Turn, ...] = ()
+    exclusive: bool = False
+
+    def __post_init__(self) -> None:
+        turns = tuple(sorted(self.turns))
+        object.__setattr__(self, "turns", turns)
+        if self.exclusive:
+            for previous, current in zip(turns, turns[1:], strict=False):
+                if current.span.start < previous.span.end - 1e-6:
+                    raise ValueError(f"exclusive SpeakerTurns overlap: {previous} and {current}")
+
+    @property
+    def speakers(self) -> tuple[str, ...]:
+        return tuple(sorted({t.speaker for t in self.turns}))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"uri": self.uri, "exclusive": self.exclusive, "turns": [t.to_dict() for t in self.turns]}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> SpeakerTurns:
+        return cls(data["uri"], tuple(Turn.from_dict(t) for t in data["turns"]), bool(data.get("exclusive")))
+
+
+@dataclass(frozen=True)
+class Diarization:
+    """What a diarization stage returns: the regular turns (overlaps kept) and, when the diarizer provides
+    them, exclusive turns (at most one speaker at a time) that suit word attribution best."""
+
+    turns: SpeakerTurns
+    exclusive: SpeakerTurns | None = None
+
+    def __post_init__(self) -> None:
+        if self.turns.exclusive and self.exclusive is None:
+            object.__setattr__(self, "exclusive", self.turns)
+        if self.exclusive is not None and not self.exclusive.exclusive:
+            raise ValueError("Diarization.exclusive must be SpeakerTurns with exclusive=True")
+
+    @property
+    def uri(self) -> str:
+        return self.turns.uri
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"turns": self.turns.to_dict(),
+                "exclusive": None if self.exclusive is None else self.exclusive.to_dict()}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Diarization:
+        exclusive = data.get("exclusive")
+        return cls(SpeakerTurns.from_dict(data["turns"]),
+                   None if exclusive is None else SpeakerTurns.from_dict(exclusive))
+
+
+def _optional_span(data: Mapping[str, Any]) -> Span | None:
+    return None if data.get("start") is None else Span(data["start"], data["end"])
+
+
+@dataclass(frozen=True)
+class Word:
+    """A timed unit of a transcript: a word, or one character for CJK text (``unit="char"``).
+
+    ``flags`` record what a stage noticed or changed, e.g. ``"overlap"``, ``"repaired"``, ``"untimed"``.
+    ``speakers`` lists every speaker active during the word when it lies in overlapped speech.
+    """
+
+    text: str
+    span: Span | None = None
+    speaker: str | None = None
+    confidence: float | None = None
+    unit: WordUnit = "word"
+    flags: tuple[str, ...] = ()
+    speakers: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.unit not in ("word", "char"):
+            raise ValueError(f"Word.unit must be 'word' or 'char', got {self.unit!r}")
+        if self.confidence is not None and not math.isfinite(self.confidence):
+            raise ValueError(f"Word.confidence must be finite, got {self.confidence!r}")
+        object.__setattr__(self, "flags", tuple(self.flags))
+        object.__setattr__(self, "speakers", tuple(self.speakers))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"text": self.text, "start": None if self.span is None else self.span.start,
+                "end": None if self.span is None else self.span.end, "speaker": self.speaker,
+                "confidence": self.confidence, "unit": self.unit, "flags": list(self.flags),
+                "speakers": list(self.speakers)}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Word:
+        return cls(data["text"], _optional_span(data), data.get("speaker"), data.get("confidence"),
+                   data.get("unit", "word"), tuple(data.get("flags", ())), tuple(data.get("speakers", ())))
+
+
+@dataclass(frozen=True)
+class TranscriptSegment:
+    """A stretch of recognised speech.
+
+    ``language`` is a BCP-47 tag (``"en"``, ``"zh"``, ``"yue"``); ``language_raw`` keeps what the model said
+    (e.g. Qwen3-ASR's ``"Chinese,English"`` for code-switching). ``words`` may be empty before alignment.
+    """
+
+    span: Span
+    text: str
+    language: str | None = None
+    language_raw: str | None = None
+    language_confidence: float | None = None
+    speaker: str | None = None
+    words: tuple[Word, ...] = ()
+    flags: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "words", tuple(self.words))
+        object.__setattr__(self, "flags", tuple(self.flags))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**self.span.to_dict(), "text": self.text, "language": self.language,
+                "language_raw": self.language_raw, "language_confidence": self.language_confidence,
+                "speaker": self.speaker, "flags": list(self.flags), "words": [w.to_dict() for w in self.words]}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> TranscriptSegment:
+        return cls(Span.from_dict(data), data["text"], data.get("language"), data.get("language_raw"),
+                   data.get("language_confidence"), data.get("speaker"),
+                   tuple(Word.from_dict(w) for w in data.get("words", ())), tuple(data.get("flags", ())))
+
+
+@dataclass(frozen=True)
+class Transcript:
+    """The segments recognised in one recording, sorted by start."""
+
+    uri: str
+    segments: tuple[TranscriptSegment, ...] = ()
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "segments", tuple(sorted(self.segments, key=lambda s: (s.span.start, s.span.end))))
+
+    @property
+    def text(self) -> str:
+        return " ".join(s.text.strip() for s in self.segments if s.text.strip())
+
+    def words(self) -> Iterator[Word]:
+        for segment in self.segments:
+            yield from segment.words
+
+    @property
+    def languages(self) -> tuple[str, ...]:
+        return tuple(sorted({s.language for s in self.segments if s.language}))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"uri": self.uri, "segments": [s.to_dict() for s in self.segments]}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Transcript:
+        return cls(data["uri"], tuple(TranscriptSegment.from_dict(s) for s in data["segments"]))
+
+
+@dataclass(frozen=True)
+class StageRecord:
+    """Provenance of one stage's contribution to a result."""
+
+    node: str
+    kind: str
+    name: str
+    distribution: str | None = None
+    version: str | None = None
+    model: str | None = None
+    config_hash: str | None = None
+    wall_time: float = 0.0
+    settings: Mapping[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"node": self.node, "kind": self.kind, "name": self.name, "distribution": self.distribution,
+                "version": self.version, "model": self.model, "config_hash": self.config_hash,
+                "wall_time": self.wall_time, "settings": dict(self.settings)}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> StageRecord:
+        return cls(data["node"], data["kind"], data["name"], data.get("distribution"), data.get("version"),
+                   data.get("model"), data.get("config_hash"), float(data.get("wall_time", 0.0)),
+                   dict(data.get("settings", {})))
