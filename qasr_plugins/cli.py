@@ -143,6 +143,23 @@ def run(
         raise typer.Exit(EXIT_FAILED_FILES)
 
 
+def _add_optional_commands() -> None:
+    # Wiring point for subcommands implemented in qasr_plugins.commands.<name> (a function named <name>).
+    import importlib
+
+    for name in ("convert", "align", "eval"):
+        try:
+            module = importlib.import_module(f"qasr_plugins.commands.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"qasr_plugins.commands.{name}":
+                raise
+            continue
+        app.command(name=name)(getattr(module, name if name != "eval" else "evaluate"))
+
+
+_add_optional_commands()
+
+
 def main() -> None:
     """Console entry point."""
     try:
