@@ -104,6 +104,7 @@ def compose(pipeline: str | os.PathLike[str], overrides: Sequence[str] = ()) -> 
 
     path = resolve_pipeline(pipeline)
     searchpath = ",".join(f"file://{d}" for d in search_dirs())
+    overrides = [_upsert(o) for o in overrides]
     GlobalHydra.instance().clear()
     try:
         with initialize_config_dir(config_dir=str(path.parent), version_base="1.3", job_name="qasr"):
@@ -127,6 +128,15 @@ def compose(pipeline: str | os.PathLike[str], overrides: Sequence[str] = ()) -> 
     assert isinstance(data, dict)
     data.setdefault("name", path.stem)
     return data
+
+
+def _upsert(override: str) -> str:
+    """``a.b=v`` → ``++a.b=v``: set a key whether or not the preset lists it. Typos are still caught, by schema
+    validation, with their exact path. Group swaps (``stages/asr=x``) and explicit ``+``/``~`` forms pass through."""
+    key = override.split("=", 1)[0]
+    if "=" not in override or override.startswith(("+", "~")) or "/" in key or "@" in key:
+        return override
+    return "++" + override
 
 
 @dataclass(frozen=True)

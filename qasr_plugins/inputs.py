@@ -89,21 +89,24 @@ def collect_inputs(arguments: list[str]) -> list[InputItem]:
 
 
 def _unique_uris(items: list[InputItem]) -> list[InputItem]:
-    counts = Counter(i.uri for i in items)
-    unique: list[InputItem] = []
-    seen: set[str] = set()
-    for item in items:
-        uri = item.uri
-        if counts[uri] > 1:
-            parts = Path(item.path).resolve().parent.parts
-            depth = 1
-            while uri in seen and depth <= len(parts):
-                uri = "__".join([*parts[-depth:], item.uri]).lstrip("/").replace("/", "_")
-                depth += 1
-            suffix = 2
-            base = uri
-            while uri in seen:
-                uri, suffix = f"{base}-{suffix}", suffix + 1
-        seen.add(uri)
-        unique.append(replace(item, uri=uri))
-    return unique
+    """Prefix colliding URIs with as many parent folder names as it takes to tell them apart."""
+    groups: dict[str, list[int]] = {}
+    for index, item in enumerate(items):
+        groups.setdefault(item.uri, []).append(index)
+    result = list(items)
+    for uri, members in groups.items():
+        if len(members) == 1:
+            continue
+        parents = [Path(items[i].path).resolve().parent.parts for i in members]
+        depth = 1
+        while depth < max(len(p) for p in parents) and len({p[-depth:] for p in parents}) < len(members):
+            depth += 1
+        for index, parts in zip(members, parents, strict=True):
+            prefix = "__".join(part.strip("/") for part in parts[-depth:] if part.strip("/"))
+            candidate = f"{prefix}__{uri}" if prefix else uri
+            result[index] = replace(items[index], uri=candidate)
+        taken = Counter(result[i].uri for i in members)
+        for number, index in enumerate(members):  # same file listed twice: number the repeats
+            if taken[result[index].uri] > 1:
+                result[index] = replace(result[index], uri=f"{result[index].uri}-{number + 1}")
+    return result

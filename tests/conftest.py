@@ -29,3 +29,60 @@ def sample_rttm() -> Path:
 @pytest.fixture(scope="session")
 def sample_stm() -> Path:
     return _pyannote_sample_dir() / "sample.stm"
+
+
+PLUGINS_DIR = Path(__file__).parent / "plugins"
+
+
+def install_test_distribution(name: str, target: Path) -> Path:
+    """``pip install --target`` one of ``tests/plugins/<name>`` (real metadata, real entry points)."""
+    import subprocess
+    import sys
+
+    target.mkdir(parents=True, exist_ok=True)
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation",
+                    "--disable-pip-version-check", "--no-index", "--target", str(target), str(PLUGINS_DIR / name)],
+                   check=True, capture_output=True)
+    return target
+
+
+@pytest.fixture(scope="session")
+def plugin_dirs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Each test-only distribution installed into its own directory."""
+    root = tmp_path_factory.mktemp("plugins")
+    return {name: install_test_distribution(name, root / name) for name in ("good", "broken", "duplicate")}
+
+
+@pytest.fixture()
+def use_plugins(plugin_dirs: dict[str, Path], monkeypatch: pytest.MonkeyPatch):
+    """Put test-only distributions on sys.path for one test: ``use_plugins("good", "broken")``."""
+    import sys
+
+    from qasr_plugins import registry
+
+    def activate(*names: str) -> None:
+        for name in names:
+            monkeypatch.syspath_prepend(str(plugin_dirs[name]))
+        registry.refresh()
+
+    yield activate
+    monkeypatch.undo()
+    for mod in [m for m in sys.modules if m.startswith("qasr_test_")]:
+        del sys.modules[mod]
+    registry.refresh()
+
+
+@pytest.fixture()
+def fake_plugins(use_plugins):
+    """The fake stages (``fake.vad``, ``fake.diarization``, ``fake.asr``, ``fake.align``) usable from YAML."""
+    use_plugins("good")
+
+
+TEST_CONFIGS = Path(__file__).parent / "configs"
+
+
+@pytest.fixture()
+def fake_pipeline(fake_plugins, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """``tests/configs/fake_full.yaml`` with the test presets on ``QASR_CONFIG_PATH``."""
+    monkeypatch.setenv("QASR_CONFIG_PATH", str(TEST_CONFIGS))
+    return TEST_CONFIGS / "fake_full.yaml"

@@ -1,0 +1,6 @@
+"""Tools for testing stages and pipelines.
+
+- :mod:`qasr_plugins.testing.contract`: the contract test suite a plugin author runs against their own stage.
+- :mod:`qasr_plugins.testing.fakes`: small deterministic stages for testing graphs and runners (never products).
+- :mod:`qasr_plugins.testing.synth`: synthetic multi-speaker conversations with exact references.
+"""

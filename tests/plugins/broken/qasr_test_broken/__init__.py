@@ -1,0 +1,3 @@
+"""A plugin whose dependency is missing: importing it fails."""
+
+import qasr_test_missing_dependency  # noqa: F401

@@ -1,0 +1,172 @@
+"""Every validation rule has a test that fails if the rule is removed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from qasr_plugins.errors import ConfigError, ConfigErrors
+from qasr_plugins.graph import compose, load_pipeline, validate
+
+
+def codes_and_paths(pipeline, overrides=()):
+    with pytest.raises(ConfigError) as info:
+        load_pipeline(pipeline, overrides)
+    error = info.value
+    errors = error.errors if isinstance(error, ConfigErrors) else [error]
+    return {(e.code, e.where) for e in errors}, error
+
+
+def test_packaged_pipeline_validates_without_loading_models() -> None:
+    import sys
+
+    import subprocess
+
+    spec = load_pipeline("vad")
+    assert [n.name for n in spec.nodes] == ["vad"] and spec.nodes[0].stage_name == "silero.vad"
+    assert [w.format for w in spec.writers] == ["json"]
+    probe = ("import sys; from qasr_plugins.graph import load_pipeline; load_pipeline('vad');"
+             "print([m for m in ('torch', 'silero_vad') if m in sys.modules])")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
+
+
+def test_full_fake_graph_resolves_order_edges_and_capabilities(fake_pipeline: Path) -> None:
+    spec = load_pipeline(fake_pipeline)
+    order = [n.name for n in spec.nodes]
+    assert order.index("vad") < order.index("asr") < order.index("align")
+    assert spec.node("align").capabilities >= {"language", "words", "word_timestamps"}
+    assert spec.transcript_node == "align"
+    text = spec.describe()
+    assert "align: align fake.align" in text and "asr <- " not in text and "transcript <- asr" in text
+
+
+def test_unknown_pipeline_name_suggests() -> None:
+    found, error = codes_and_paths("vda")
+    assert error.code == "C100" and "'vad'" in error.hint
+
+
+def test_unknown_stage_name_with_suggestion() -> None:
+    found, error = codes_and_paths("vad", ["stages.vad.name=silero.vda"])
+    assert ("C101", "stages.vad.name") in found and "'silero.vad'" in error.render()
+
+
+def test_dotted_path_is_never_imported_from_config() -> None:
+    found, _ = codes_and_paths("vad", ["stages.vad.name=os:system"])
+    assert ("C101", "stages.vad.name") in found
+
+
+def test_unknown_key_is_rejected_with_its_path() -> None:
+    found, _ = codes_and_paths("vad", ["stages.vad.treshold=0.3"])
+    assert ("C102", "stages.vad.treshold") in found
+
+
+def test_swapping_a_whole_preset_leaves_no_stale_keys() -> None:
+    spec = load_pipeline("vad", ["stages/vad=energy"])
+    assert spec.nodes[0].stage_name == "energy.vad"
+
+
+def test_key_level_swap_leaves_stale_keys_that_fail_with_exact_paths() -> None:
+    found, _ = codes_and_paths("vad", ["stages.vad.name=energy.vad"])
+    stale = {("C102", f"stages.vad.{key}") for key in ("threshold", "min_silence_duration", "max_speech_duration")}
+    assert stale - found == {("C102", "stages.vad.min_silence_duration")}  # energy.vad has that key too
+
+
+def test_invalid_value_names_path() -> None:
+    found, _ = codes_and_paths("vad", ["stages.vad.threshold=7"])
+    assert ("C103", "stages.vad.threshold") in found
+
+
+def test_missing_required_input(fake_pipeline: Path) -> None:
+    found, error = codes_and_paths(fake_pipeline, ["~graph.align.inputs"])
+    assert ("C104", "graph.align.inputs.transcript") in found
+
+
+def test_input_from_unknown_node(fake_pipeline: Path) -> None:
+    found, error = codes_and_paths(fake_pipeline, ["graph.asr.inputs.speech=vda"])
+    assert ("C105", "graph.asr.inputs.speech") in found and "'vad'" in error.render()
+
+
+def test_port_type_mismatch(fake_pipeline: Path) -> None:
+    found, error = codes_and_paths(fake_pipeline, ["graph.asr.inputs.speech=diarization"])
+    assert ("C106", "graph.asr.inputs.speech") in found
+    assert "takes SpeechRegions" in error.render() and "produces Diarization" in error.render()
+
+
+def test_cycle(fake_pipeline: Path) -> None:
+    config = compose(fake_pipeline)
+    config["stages"]["align2"] = {"name": "fake.align"}
+    config["graph"]["align2"] = {"kind": "align", "inputs": {"transcript": "align"}}
+    config["graph"]["align"]["inputs"]["transcript"] = "align2"
+    with pytest.raises(ConfigErrors) as info:
+        validate(config)
+    assert "C107" in info.value.codes and "cycle" in info.value.render()
+
+
+def test_unmet_requirement_says_what_to_do(fake_pipeline: Path) -> None:
+    found, error = codes_and_paths(fake_pipeline, ["stages/asr=fake_nolid"])
+    assert ("C108", "graph.align.inputs.transcript") in found
+    assert "needs 'language'" in error.render() and "set its language" in error.render()
+
+
+def test_unknown_port(fake_pipeline: Path) -> None:
+    found, error = codes_and_paths(fake_pipeline, ["+graph.asr.inputs.regions=vad"])
+    assert ("C109", "graph.asr.inputs.regions") in found
+
+
+def test_unknown_kind(fake_pipeline: Path) -> None:
+    found, error = codes_and_paths(fake_pipeline, ["graph.vad.kind=vda"])
+    assert ("C110", "graph.vad.kind") in found and "'vad'" in error.render()
+
+
+def test_unknown_output_format() -> None:
+    with pytest.raises(ConfigErrors) as info:
+        load_pipeline("vad", formats=["jsn"])
+    assert info.value.errors[0].code == "C111" and "'json'" in info.value.render()
+
+
+def test_malformed_override() -> None:
+    found, error = codes_and_paths("vad", ["stages.vad.threshold=[unclosed"])
+    assert error.code == "C112"
+
+
+def test_missing_preset_lists_options() -> None:
+    found, error = codes_and_paths("vad", ["stages/vad=silerro"])
+    assert error.code == "C100" and "silero" in error.render()
+
+
+def test_unused_stage_settings(fake_pipeline: Path) -> None:
+    found, _ = codes_and_paths(fake_pipeline, ["+stages.extra.name=fake.vad"])
+    assert ("C113", "stages.extra") in found
+
+
+def test_two_final_transcripts_need_a_choice(fake_pipeline: Path) -> None:
+    overrides = ["+stages.asr2.name=fake.asr", "+graph.asr2.kind=asr"]
+    found, _ = codes_and_paths(fake_pipeline, overrides)
+    assert ("C114", "outputs.transcript") in found
+    spec = load_pipeline(fake_pipeline, [*overrides, "+outputs.transcript=asr2"])
+    assert spec.transcript_node == "asr2"
+
+
+def test_writer_requirement_against_pipeline(fake_pipeline: Path) -> None:
+    with pytest.raises(ConfigErrors) as info:
+        load_pipeline("vad", formats=["json", "wordlist"])
+    assert [(e.code, e.where) for e in info.value.errors] == [("C108", "outputs.formats.wordlist")]
+    assert "word_timestamps" in info.value.render()
+    assert [w.format for w in load_pipeline(fake_pipeline, formats=["wordlist"]).writers] == ["wordlist"]
+
+
+def test_all_errors_are_reported_at_once() -> None:
+    found, error = codes_and_paths("vad", ["stages.vad.threshold=7", "+stages.vad.bogus=1"])
+    assert {("C103", "stages.vad.threshold"), ("C102", "stages.vad.bogus")} <= found
+    assert error.render().startswith("2 configuration error(s)")
+
+
+def test_user_config_path_presets(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    preset = tmp_path / "stages" / "vad" / "quiet.yaml"
+    preset.parent.mkdir(parents=True)
+    preset.write_text("name: energy.vad\nthreshold_db: -20.0\n")
+    monkeypatch.setenv("QASR_CONFIG_PATH", str(tmp_path))
+    spec = load_pipeline("vad", ["stages/vad=quiet"])
+    assert spec.nodes[0].config.threshold_db == -20.0

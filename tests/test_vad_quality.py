@@ -1,0 +1,29 @@
+"""Real VAD stages on real audio (pyannote's sample), scored against its reference turns."""
+
+from __future__ import annotations
+
+import pytest
+
+from qasr_plugins import Pipeline
+
+
+def detection_error(sample_wav, sample_rttm, overrides) -> float:
+    from pyannote.core import Annotation, Segment
+    from pyannote.database.util import load_rttm
+    from pyannote.metrics.detection import DetectionErrorRate
+
+    document = Pipeline.from_config("vad", overrides)(sample_wav)
+    hypothesis = Annotation(uri="sample")
+    for region in document.speech.regions:
+        hypothesis[Segment(region.start, region.end)] = "speech"
+    reference = load_rttm(str(sample_rttm))["sample"]
+    return DetectionErrorRate(collar=0.0)(reference, hypothesis)
+
+
+@pytest.mark.parametrize("overrides,measured,bound", [
+    ([], 0.016, 0.05),                     # silero.vad: 1.6 % detection error rate measured
+    (["stages/vad=energy"], 0.029, 0.08),  # energy.vad: 2.9 % measured
+])
+def test_detection_error_on_sample(sample_wav, sample_rttm, overrides, measured, bound) -> None:
+    error = detection_error(sample_wav, sample_rttm, overrides)
+    assert error <= bound, f"detection error {error:.3f} (measured {measured} when written)"
