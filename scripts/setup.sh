@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Set up a development/run environment from the project's own files:
+#   - Debian packages: ffmpeg (decoding, torchcodec), libsndfile1, sox and espeak-ng (synthetic test audio);
+#   - a virtual environment at .venv with qasr-plugins installed editable with all extras,
+#     the heavy stack pinned by constraints.txt (the one place those pins live).
+# Idempotent: a stamp keyed on pyproject.toml + constraints.txt skips the pip step when nothing changed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PYTHON="${PYTHON:-python3}"
+VENV=.venv
+
+missing=()
+for program in ffmpeg sox espeak-ng; do command -v "$program" >/dev/null 2>&1 || missing+=("$program"); done
+ldconfig -p 2>/dev/null | grep -q libsndfile || missing+=(libsndfile1)
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "setup: installing Debian packages: ${missing[*]}"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ffmpeg libsndfile1 sox espeak-ng >/dev/null
+  else
+    echo "setup: please install these system packages: ${missing[*]} (e.g. sudo apt-get install ffmpeg libsndfile1 sox espeak-ng)" >&2
+    exit 1
+  fi
+fi
+
+if [ ! -x "$VENV/bin/python" ]; then
+  echo "setup: creating $VENV"
+  "$PYTHON" -m venv "$VENV"
+fi
+
+stamp="$VENV/.qasr-setup"
+want="$(cat pyproject.toml constraints.txt | sha256sum | cut -d' ' -f1)"
+if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+  echo "setup: installing qasr-plugins[all,dev] into $VENV (first time: a few minutes)"
+  "$VENV/bin/python" -m pip install -q --disable-pip-version-check -c constraints.txt -U pip "setuptools<81" wheel
+  "$VENV/bin/python" -m pip install -q --disable-pip-version-check -c constraints.txt --no-build-isolation -e ".[all,dev]"
+  echo "$want" > "$stamp"
+fi
+echo "setup: ready ($("$VENV/bin/python" -c 'import importlib.metadata as m; print("qasr-plugins", m.version("qasr-plugins"))'))"
