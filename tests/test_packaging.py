@@ -15,9 +15,15 @@ ROOT = Path(__file__).resolve().parents[1]
 
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    import shutil
+
     out = tmp_path_factory.mktemp("wheel")
+    # Build from a copy: an in-tree build leaves build metadata (an egg-info) in the checkout.
+    source = out / "source"
+    shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(".venv", ".git", "*.egg-info", "build", "out",
+                                                                 "__pycache__", ".pytest_cache"))
     subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation",
-                    "--disable-pip-version-check", "-w", str(out), str(ROOT)], check=True, capture_output=True)
+                    "--disable-pip-version-check", "-w", str(out), str(source)], check=True, capture_output=True)
     return next(out.glob("qasr_plugins-*.whl"))
 
 

@@ -1,0 +1,66 @@
+"""pyannote bridges: our types ↔ ``pyannote.core`` (``Segment``, ``Timeline``, ``Annotation``) and RTTM.
+
+Imported on demand (``from qasr_plugins.adapters.pyannote import to_annotation``); needs the ``pyannote`` extra.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from qasr_plugins.types import Diarization, SpeakerTurns, SpeechRegions, Span, Turn
+
+
+def to_segment(span: Span) -> Any:
+    from pyannote.core import Segment
+
+    return Segment(span.start, span.end)
+
+
+def to_timeline(regions: SpeechRegions) -> Any:
+    """:class:`SpeechRegions` → ``pyannote.core.Timeline``."""
+    from pyannote.core import Timeline
+
+    return Timeline([to_segment(r) for r in regions.regions], uri=regions.uri)
+
+
+def from_timeline(timeline: Any, uri: str | None = None) -> SpeechRegions:
+    """``pyannote.core.Timeline`` (or the timeline of an ``Annotation``) → :class:`SpeechRegions`."""
+    support = timeline.support()
+    return SpeechRegions(uri or timeline.uri or "unknown", tuple(Span(s.start, s.end) for s in support))
+
+
+def to_annotation(turns: SpeakerTurns) -> Any:
+    """:class:`SpeakerTurns` → ``pyannote.core.Annotation`` (one track per turn, labels = speakers)."""
+    from pyannote.core import Annotation
+
+    annotation = Annotation(uri=turns.uri)
+    for index, turn in enumerate(turns.turns):
+        annotation[to_segment(turn.span), index] = turn.speaker
+    return annotation
+
+
+def from_annotation(annotation: Any, uri: str | None = None, *, exclusive: bool = False) -> SpeakerTurns:
+    """``pyannote.core.Annotation`` → :class:`SpeakerTurns` (labels become speaker names)."""
+    turns = tuple(Turn(Span(max(0.0, segment.start), segment.end), str(label))
+                  for segment, _, label in annotation.itertracks(yield_label=True) if segment.end > segment.start)
+    return SpeakerTurns(uri or annotation.uri or "unknown", turns, exclusive=exclusive)
+
+
+def from_diarize_output(output: Any, uri: str) -> Diarization:
+    """A pyannote pipeline's result → :class:`Diarization`.
+
+    pyannote.audio 4 returns ``DiarizeOutput(speaker_diarization, exclusive_speaker_diarization, …)``; older or
+    third-party pipelines return a bare ``Annotation`` (then there are no exclusive turns).
+    """
+    regular = getattr(output, "speaker_diarization", output)
+    exclusive = getattr(output, "exclusive_speaker_diarization", None)
+    return Diarization(from_annotation(regular, uri),
+                       None if exclusive is None else from_annotation(exclusive, uri, exclusive=True))
+
+
+def to_diarize_output(diarization: Diarization) -> Any:
+    """:class:`Diarization` → pyannote.audio 4's ``DiarizeOutput`` (without speaker embeddings)."""
+    from pyannote.audio.pipelines.speaker_diarization import DiarizeOutput
+
+    exclusive = diarization.exclusive or diarization.turns
+    return DiarizeOutput(to_annotation(diarization.turns), to_annotation(exclusive))

@@ -1,0 +1,94 @@
+"""``pyannote.diarization``: any pyannote.audio pipeline as a diarization stage.
+
+``checkpoint`` is what ``pyannote.audio.Pipeline.from_pretrained`` takes: a hub id (default
+``pyannote/speaker-diarization-community-1``), a local directory holding ``config.yaml``, or a ``config.yaml`` path.
+Audio is passed in memory (no second decode). pyannote.audio 4 sends usage telemetry unless
+``PYANNOTE_METRICS_ENABLED`` says otherwise: this stage turns it off unless ``telemetry: true``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from typing import Any
+
+from pydantic import Field, model_validator
+
+from qasr_plugins.errors import StageError
+from qasr_plugins.stage import DiarizationInput, DiarizationStage, StageConfig
+from qasr_plugins.types import Diarization
+
+
+class PyannoteDiarizationConfig(StageConfig):
+    checkpoint: str = Field("pyannote/speaker-diarization-community-1",
+                            description="Hub id, local directory with config.yaml, or a config.yaml path.")
+    revision: str | None = None
+    cache_dir: str | None = None
+    token_env: str = Field("HF_TOKEN", description="Environment variable holding the hub token, if any.")
+    num_speakers: int | None = Field(None, ge=1)
+    min_speakers: int | None = Field(None, ge=1)
+    max_speakers: int | None = Field(None, ge=1)
+    device: str = "cpu"
+    telemetry: bool = False
+
+    @model_validator(mode="after")
+    def _speaker_bounds(self) -> PyannoteDiarizationConfig:
+        if self.min_speakers and self.max_speakers and self.min_speakers > self.max_speakers:
+            raise ValueError("min_speakers must not exceed max_speakers")
+        return self
+
+
+class PyannoteDiarization(DiarizationStage):
+    """Runs a pyannote pipeline on each file; keeps both its regular and exclusive speaker turns."""
+
+    Config = PyannoteDiarizationConfig
+
+    def model_id(self) -> str:
+        return self.config.checkpoint
+
+    def load(self) -> None:
+        cfg: PyannoteDiarizationConfig = self.config  # type: ignore[assignment]
+        os.environ.setdefault("PYANNOTE_METRICS_ENABLED", "true" if cfg.telemetry else "false")
+        import torch
+        from pyannote.audio import Pipeline
+
+        try:
+            pipeline = Pipeline.from_pretrained(cfg.checkpoint, revision=cfg.revision, cache_dir=cfg.cache_dir,
+                                                token=os.environ.get(cfg.token_env) or None)
+        except Exception as exc:  # noqa: BLE001 - hub/network/format failures all mean "cannot load this"
+            raise _not_found(cfg.checkpoint, f"{type(exc).__name__}: {exc}") from exc
+        if pipeline is None:
+            raise _not_found(cfg.checkpoint, "pyannote returned no pipeline")
+        self._pipeline: Any = pipeline.to(torch.device(cfg.device))
+
+    def process(self, batch: Sequence[DiarizationInput]) -> list[Diarization]:
+        from qasr_plugins.adapters.pyannote import from_diarize_output
+
+        cfg: PyannoteDiarizationConfig = self.config  # type: ignore[assignment]
+        bounds = {k: v for k, v in (("num_speakers", cfg.num_speakers), ("min_speakers", cfg.min_speakers),
+                                    ("max_speakers", cfg.max_speakers)) if v is not None}
+        results = []
+        for item in batch:
+            audio = item.audio
+            output = self._pipeline(audio.to_pyannote(), **bounds)
+            # pyannote times are relative to the waveform it was given: shift by the audio's offset once.
+            results.append(_shift(from_diarize_output(output, audio.uri), audio.offset))
+        return results
+
+
+def _shift(diarization: Diarization, seconds: float) -> Diarization:
+    if not seconds:
+        return diarization
+    from dataclasses import replace
+
+    def move(turns):
+        return None if turns is None else replace(
+            turns, turns=tuple(replace(t, span=t.span.shifted(seconds)) for t in turns.turns))
+
+    return Diarization(move(diarization.turns), move(diarization.exclusive))
+
+
+def _not_found(checkpoint: str, detail: str) -> StageError:
+    return StageError(f"cannot load pyannote pipeline {checkpoint!r} ({detail}).", where="pyannote.diarization",
+                      code="S404", hint="Point 'checkpoint' at a local directory holding config.yaml (and the "
+                      "models it names), or set HF_TOKEN and allow hub access.")

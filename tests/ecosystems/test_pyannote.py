@@ -1,0 +1,102 @@
+"""pyannote bridges: Annotation/Timeline conversions and pyannote pipelines as a diarization stage."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from qasr_plugins import Pipeline
+from qasr_plugins.adapters.pyannote import (
+    from_annotation,
+    from_diarize_output,
+    from_timeline,
+    to_annotation,
+    to_diarize_output,
+    to_timeline,
+)
+from qasr_plugins.errors import StageError
+from qasr_plugins.stage import DiarizationInput
+from qasr_plugins.stages.pyannote_diarization import PyannoteDiarization
+from qasr_plugins.testing.contract import StageContract
+from qasr_plugins.types import Audio, Diarization, SpeakerTurns, SpeechRegions, Span, Turn
+
+
+def test_turns_round_trip_through_annotation() -> None:
+    turns = SpeakerTurns("u", (Turn(Span(0.5, 2.0), "A"), Turn(Span(1.5, 3.0), "B"), Turn(Span(1.5, 3.0), "C")))
+    annotation = to_annotation(turns)
+    assert annotation.uri == "u" and sorted(annotation.labels()) == ["A", "B", "C"]
+    assert from_annotation(annotation) == turns
+
+
+def test_regions_round_trip_through_timeline() -> None:
+    regions = SpeechRegions("u", (Span(0.0, 1.0), Span(2.0, 3.5)))
+    assert from_timeline(to_timeline(regions)) == regions
+
+
+def test_diarize_output_round_trip() -> None:
+    regular = SpeakerTurns("u", (Turn(Span(0, 2), "A"), Turn(Span(1.5, 3), "B")))
+    exclusive = SpeakerTurns("u", (Turn(Span(0, 1.5), "A"), Turn(Span(1.5, 3), "B")), exclusive=True)
+    assert from_diarize_output(to_diarize_output(Diarization(regular, exclusive)), "u") == Diarization(regular,
+                                                                                                        exclusive)
+
+
+@pytest.fixture()
+def local_pyannote_checkpoint(fake_plugins, tmp_path: Path) -> Path:
+    (tmp_path / "config.yaml").write_text(
+        "pipeline:\n  name: qasr_test_good.pyannote_pipeline.AlternatingSpeakers\n  params: {}\n")
+    return tmp_path
+
+
+def test_local_pyannote_pipeline_as_a_stage(local_pyannote_checkpoint: Path) -> None:
+    stage = PyannoteDiarization(checkpoint=str(local_pyannote_checkpoint), num_speakers=3)
+    stage.ensure_loaded()
+    audio = Audio("u", np.zeros(16000 * 7, dtype=np.float32), offset=100.0)
+    (result,) = stage.process([DiarizationInput(audio)])
+    assert result.turns.speakers == ("SPEAKER_00", "SPEAKER_01", "SPEAKER_02")
+    assert result.turns.turns[0].span == Span(100.0, 102.5)  # shifted by the audio's offset exactly once
+    assert result.exclusive is not None and result.exclusive.exclusive
+    assert result.exclusive.turns[-1].span.end == pytest.approx(107.0)
+
+
+def test_bare_annotation_pipelines_are_accepted(local_pyannote_checkpoint: Path) -> None:
+    (local_pyannote_checkpoint / "config.yaml").write_text(
+        "pipeline:\n  name: qasr_test_good.pyannote_pipeline.AlternatingSpeakers\n  params: {bare: true}\n")
+    stage = PyannoteDiarization(checkpoint=str(local_pyannote_checkpoint))
+    stage.ensure_loaded()
+    (result,) = stage.process([DiarizationInput(Audio("u", np.zeros(16000 * 3, dtype=np.float32)))])
+    assert result.exclusive is None and len(result.turns.turns) == 2
+
+
+def test_missing_checkpoint_offline_is_a_coded_error(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
+    with pytest.raises(StageError) as info:
+        PyannoteDiarization(checkpoint="pyannote/speaker-diarization-community-1").ensure_loaded()
+    assert info.value.code == "S404" and "local directory" in info.value.hint
+
+
+def test_pyannote_stage_in_a_pipeline(local_pyannote_checkpoint: Path, monkeypatch: pytest.MonkeyPatch,
+                                      sample_wav: Path) -> None:
+    monkeypatch.setenv("PYANNOTE_METRICS_ENABLED", "0")
+    pipeline = Pipeline.from_config(Path(__file__).parents[1] / "configs" / "fake_full.yaml",
+                                    ["stages/diarization=pyannote_community1",
+                                     f"stages.diarization.checkpoint={local_pyannote_checkpoint}"])
+    document = pipeline(sample_wav)
+    assert document.diarization.turns.speakers == ("SPEAKER_00", "SPEAKER_01")
+    assert document.diarization.exclusive is not None
+
+
+class TestPyannoteContract(StageContract):
+    stage_class = PyannoteDiarization
+    registered_name = "pyannote.diarization"
+
+    def make_stage(self):
+        import qasr_test_good  # noqa: F401 - provided by the fake_plugins fixture
+
+        return PyannoteDiarization(checkpoint=str(self.checkpoint))
+
+    @pytest.fixture(autouse=True)
+    def _checkpoint(self, local_pyannote_checkpoint: Path) -> None:
+        type(self).checkpoint = local_pyannote_checkpoint
