@@ -1,0 +1,46 @@
+"""The ``manifest`` writer: one NeMo-style JSONL line per input, and ``manifest.jsonl`` joining the run's lines.
+
+Each line has ``audio_filepath``, ``duration`` (and ``offset`` when the input was a cut), ``pred_text`` and, when
+known, ``lang`` (the transcript's single language). The writer cannot see which other formats a run writes, so the
+CTM path NeMo tools read (``word_level_ctm_filepath``, as the NeMo Forced Aligner's output manifest names it) is
+added when ``ctm_dir`` is set: ``<ctm_dir>/<uri>.ctm`` (use the run's output directory when writing ``ctm`` too).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from qasr_plugins.document import ResultDocument
+from qasr_plugins.stage import StageConfig, Writer
+
+
+class ManifestConfig(StageConfig):
+    ctm_dir: str | None = None
+
+
+class ManifestWriter(Writer):
+    """Writes ``<uri>.manifest.jsonl`` per input and ``manifest.jsonl`` for the run."""
+
+    Config = ManifestConfig
+    suffix = "manifest.jsonl"
+    collect_as = "manifest.jsonl"
+
+    @classmethod
+    def requires(cls, config: StageConfig) -> frozenset[str]:
+        return frozenset({"transcript"})
+
+    def render(self, document: ResultDocument) -> str:
+        config: ManifestConfig = self.config  # type: ignore[assignment]
+        transcript = document.transcript
+        entry: dict[str, object] = {"audio_filepath": document.audio.path or document.uri,
+                                    "duration": round(document.audio.duration, 6)}
+        if document.audio.offset:
+            entry["offset"] = document.audio.offset
+        entry["pred_text"] = transcript.text if transcript is not None else ""
+        languages = transcript.languages if transcript is not None else ()
+        if len(languages) == 1:
+            entry["lang"] = languages[0]
+        if config.ctm_dir is not None:
+            entry["word_level_ctm_filepath"] = str(Path(config.ctm_dir) / f"{document.uri}.ctm")
+        return json.dumps(entry, ensure_ascii=False) + "\n"

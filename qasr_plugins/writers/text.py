@@ -1,0 +1,92 @@
+"""The ``txt`` and ``tsv`` writers: plain text for reading and a table for spreadsheets and scripts.
+
+``txt`` writes speaker-labelled paragraphs: consecutive segments of one speaker form a paragraph (a silence longer
+than ``paragraph_gap`` also starts one), optionally prefixed with the paragraph's start time.
+``tsv`` writes a header ``start end speaker text`` and one row per segment (or per word with ``level: word``);
+times in seconds, tabs and line breaks inside text replaced by spaces.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from qasr_plugins.document import ResultDocument
+from qasr_plugins.stage import StageConfig, Writer
+from qasr_plugins.types import TranscriptSegment
+from qasr_plugins.writers.subtitles import vtt_timestamp
+
+
+class TxtConfig(StageConfig):
+    speaker_template: str = "{speaker}: "
+    timestamps: bool = False
+    paragraph_gap: float = Field(2.0, ge=0)
+
+
+class TsvConfig(StageConfig):
+    level: Literal["segment", "word"] = "segment"
+    precision: int = Field(3, ge=0, le=6)
+
+
+def _segments(document: ResultDocument) -> tuple[TranscriptSegment, ...]:
+    return document.transcript.segments if document.transcript is not None else ()
+
+
+class TxtWriter(Writer):
+    """Writes ``<uri>.txt``."""
+
+    Config = TxtConfig
+    suffix = "txt"
+
+    @classmethod
+    def requires(cls, config: StageConfig) -> frozenset[str]:
+        return frozenset({"transcript"})
+
+    def render(self, document: ResultDocument) -> str:
+        config: TxtConfig = self.config  # type: ignore[assignment]
+        paragraphs: list[list[TranscriptSegment]] = []
+        for segment in _segments(document):
+            if not segment.text.strip():
+                continue
+            previous = paragraphs[-1][-1] if paragraphs else None
+            if (previous is not None and previous.speaker == segment.speaker
+                    and segment.span.start - previous.span.end <= config.paragraph_gap):
+                paragraphs[-1].append(segment)
+            else:
+                paragraphs.append([segment])
+        blocks = []
+        for paragraph in paragraphs:
+            head = f"[{vtt_timestamp(paragraph[0].span.start)}] " if config.timestamps else ""
+            label = config.speaker_template.format(speaker=paragraph[0].speaker) if paragraph[0].speaker else ""
+            blocks.append(head + label + " ".join(s.text.strip() for s in paragraph))
+        return "\n\n".join(blocks) + "\n" if blocks else ""
+
+
+def _cell(text: str | None) -> str:
+    return " ".join((text or "").split())
+
+
+class TsvWriter(Writer):
+    """Writes ``<uri>.tsv``."""
+
+    Config = TsvConfig
+    suffix = "tsv"
+
+    @classmethod
+    def requires(cls, config: StageConfig) -> frozenset[str]:
+        return frozenset({"transcript"})
+
+    def render(self, document: ResultDocument) -> str:
+        config: TsvConfig = self.config  # type: ignore[assignment]
+        p = config.precision
+        rows = ["start\tend\tspeaker\ttext"]
+        for segment in _segments(document):
+            if config.level == "segment":
+                rows.append(f"{segment.span.start:.{p}f}\t{segment.span.end:.{p}f}\t{_cell(segment.speaker)}\t"
+                            f"{_cell(segment.text)}")
+                continue
+            for word in segment.words:
+                start, end = ("", "") if word.span is None else (f"{word.span.start:.{p}f}", f"{word.span.end:.{p}f}")
+                rows.append(f"{start}\t{end}\t{_cell(word.speaker or segment.speaker)}\t{_cell(word.text)}")
+        return "\n".join(rows) + "\n"

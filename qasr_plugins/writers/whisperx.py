@@ -1,0 +1,67 @@
+"""The ``whisperx`` writer: WhisperX's result JSON, so tools built on WhisperX output read ours.
+
+Layout (as ``whisperx.assign_word_speakers`` leaves it)::
+
+    {"segments": [{"start", "end", "text", "speaker"?, "words": [{"word", "start"?, "end"?, "score"?,
+                   "speaker"?}]}],
+     "word_segments": [every word, in order],
+     "language": "en"}
+
+Words carry their punctuation (WhisperX words do); keys for unknown values are left out, as WhisperX does for
+words it could not align. ``language`` is the transcript's most frequent segment language (``null`` if none).
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from typing import Any
+
+from qasr_plugins.document import ResultDocument
+from qasr_plugins.stage import StageConfig, Writer
+from qasr_plugins.types import TranscriptSegment
+from qasr_plugins.text import segment_pieces
+
+
+class WhisperxConfig(StageConfig):
+    indent: int | None = 2
+    precision: int = 3
+
+
+class WhisperxWriter(Writer):
+    """Writes ``<uri>.whisperx.json``."""
+
+    Config = WhisperxConfig
+    suffix = "whisperx.json"
+
+    @classmethod
+    def requires(cls, config: StageConfig) -> frozenset[str]:
+        return frozenset({"transcript"})
+
+    def render(self, document: ResultDocument) -> str:
+        config: WhisperxConfig = self.config  # type: ignore[assignment]
+        segments = document.transcript.segments if document.transcript is not None else ()
+        out = [self._segment(s, config.precision) for s in segments]
+        languages = Counter(s.language for s in segments if s.language)
+        result = {"segments": out, "word_segments": [w for s in out for w in s["words"]],
+                  "language": languages.most_common(1)[0][0] if languages else None}
+        return json.dumps(result, ensure_ascii=False, indent=config.indent) + "\n"
+
+    @staticmethod
+    def _segment(segment: TranscriptSegment, precision: int) -> dict[str, Any]:
+        words = []
+        for word, piece in zip(segment.words, segment_pieces(segment), strict=True):
+            item: dict[str, Any] = {"word": piece.text or word.text}
+            if word.span is not None:
+                item["start"], item["end"] = round(word.span.start, precision), round(word.span.end, precision)
+            if word.confidence is not None:
+                item["score"] = round(word.confidence, precision)
+            if word.speaker or segment.speaker:
+                item["speaker"] = word.speaker or segment.speaker
+            words.append(item)
+        data: dict[str, Any] = {"start": round(segment.span.start, precision),
+                                "end": round(segment.span.end, precision), "text": segment.text.strip()}
+        if segment.speaker:
+            data["speaker"] = segment.speaker
+        data["words"] = words
+        return data
