@@ -434,9 +434,10 @@ def _writers(outputs: Mapping[str, Any], doc_caps: frozenset[str], errors: list[
         except ConfigErrors as exc:
             errors.extend(exc.errors)
             continue
-        missing = sorted(set(cls.requires(cfg)) - doc_caps)
+        missing = sorted(r for r in cls.requires(cfg) if not set(r.split("|")) & doc_caps)
         if missing:
-            errors.append(ConfigError(f"format {fmt!r} needs {', '.join(missing)}, which no node of this pipeline "
+            errors.append(ConfigError(f"format {fmt!r} needs {', '.join(m.replace('|', ' or ') for m in missing)}, "
+                                      "which no node of this pipeline "
                                       "provides.", where=where, code="C108",
                                       hint="Add the stage that provides it, or drop the format."))
             continue

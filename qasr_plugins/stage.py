@@ -215,7 +215,7 @@ class Writer(ABC):
     @classmethod
     def requires(cls, config: StageConfig) -> frozenset[str]:
         """Parts of the result this format needs: ``transcript``, ``speech``, ``diarization`` or a capability
-        such as ``word_timestamps``."""
+        such as ``word_timestamps``; ``"a|b"`` means either will do."""
         return frozenset()
 
     @abstractmethod

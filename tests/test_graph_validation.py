@@ -170,3 +170,10 @@ def test_user_config_path_presets(monkeypatch: pytest.MonkeyPatch, tmp_path: Pat
     monkeypatch.setenv("QASR_CONFIG_PATH", str(tmp_path))
     spec = load_pipeline("vad", ["stages/vad=quiet"])
     assert spec.nodes[0].config.threshold_db == -20.0
+
+
+def test_writer_alternative_requirements(fake_pipeline: Path) -> None:
+    with pytest.raises(ConfigErrors) as info:
+        load_pipeline("vad", formats=["rttm"])
+    assert info.value.errors[0].code == "C108" and "diarization or speakers" in info.value.render()
+    assert [w.format for w in load_pipeline(fake_pipeline, formats=["rttm"]).writers] == ["rttm"]

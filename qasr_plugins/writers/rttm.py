@@ -66,7 +66,7 @@ class RttmWriter(Writer):
     @classmethod
     def requires(cls, config: StageConfig) -> frozenset[str]:
         source = config.source  # type: ignore[attr-defined]
-        return {"auto": frozenset(), "diarization": frozenset({"diarization"}),
+        return {"auto": frozenset({f"diarization|{SPEAKERS}"}), "diarization": frozenset({"diarization"}),
                 "transcript": frozenset({"transcript", SPEAKERS})}[source]
 
     def render(self, document: ResultDocument) -> str:
