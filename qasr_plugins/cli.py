@@ -121,6 +121,13 @@ def run(
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Redo inputs whose outputs exist.")] = False,
     progress: Annotated[Optional[bool], typer.Option("--progress/--no-progress")] = None,
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks.")] = False,
+    use_ray: Annotated[bool, typer.Option("--ray", help="Spread batches over Ray actors (the 'ray' extra).")] = False,
+    ray_address: Annotated[Optional[str], typer.Option("--ray-address", help="Ray cluster to join "
+                                                        "(default: start a local Ray).")] = None,
+    workers: Annotated[Optional[int], typer.Option("--workers", min=1, help="Ray actors (default: one per CPU "
+                                                   "cores-per-worker).")] = None,
+    cpus_per_worker: Annotated[float, typer.Option("--cpus-per-worker", min=0.0)] = 1.0,
+    gpus_per_worker: Annotated[float, typer.Option("--gpus-per-worker", min=0.0)] = 0.0,
 ) -> None:
     """Run a pipeline over inputs, writing DIR/<uri>.<ext> per format. Exit 1 if any input failed."""
     from qasr_plugins.api import Pipeline
@@ -134,8 +141,15 @@ def run(
                               "JSONL manifest after the pipeline.")
         pipe = Pipeline.from_config(pipeline, overrides, _formats(format))
         items = collect_inputs(inputs)
-        pipe.load()
-        summary = run_files(pipe.executor, items, output_dir, overwrite=overwrite, progress=progress)
+        if use_ray:
+            from qasr_plugins.distributed import run_on_ray
+
+            summary = run_on_ray(pipe.spec, items, output_dir, workers=workers, address=ray_address,
+                                 cpus_per_worker=cpus_per_worker, gpus_per_worker=gpus_per_worker,
+                                 overwrite=overwrite, progress=progress)
+        else:
+            pipe.load()
+            summary = run_files(pipe.executor, items, output_dir, overwrite=overwrite, progress=progress)
     except QasrError as exc:
         _fail(exc, debug)
     typer.echo(f"{summary.line()} → {output_dir}/ (summary: {output_dir / SUMMARY_FILE})")

@@ -189,6 +189,40 @@ def output_paths(spec: PipelineSpec, output_dir: Path, uri: str) -> list[Path]:
     return [output_dir / f"{uri}.{w.writer_class.suffix}" for w in spec.writers]
 
 
+def plan(spec: PipelineSpec, items: Sequence[InputItem], output_dir: Path,
+         overwrite: bool = False) -> tuple[dict[str, FileOutcome], list[InputItem]]:
+    """Split ``items`` into those whose outputs are all complete (skipped) and those still to process."""
+    skipped: dict[str, FileOutcome] = {}
+    pending: list[InputItem] = []
+    for item in items:
+        paths = output_paths(spec, output_dir, item.uri)
+        if not overwrite and paths and all(p.is_file() for p in paths):
+            skipped[item.uri] = FileOutcome(item.uri, item.path, "skipped", tuple(map(str, paths)))
+        else:
+            pending.append(item)
+    return skipped, pending
+
+
+def batches(spec: PipelineSpec, pending: Sequence[InputItem]) -> list[list[InputItem]]:
+    return [list(pending[i:i + spec.batch_files]) for i in range(0, len(pending), spec.batch_files)]
+
+
+def report(outcome: FileOutcome, log: Callable[[str], None]) -> None:
+    if outcome.status == "failed" and outcome.error:
+        log(f"FAILED {outcome.source}: [{outcome.error['code']}] {outcome.error['message']}")
+
+
+def finish(spec: PipelineSpec, items: Sequence[InputItem], outcomes: dict[str, FileOutcome],
+           output_dir: Path) -> RunSummary:
+    """Write the run-level files (joined outputs of collecting writers, the summary) and return the summary."""
+    ordered = tuple(outcomes[i.uri] for i in items if i.uri in outcomes)
+    _collect(spec, output_dir)
+    write_atomic(output_dir / SUMMARY_FILE, json.dumps(
+        {"pipeline": spec.name, "summary": RunSummary(ordered).line(),
+         "files": [o.to_dict() for o in ordered]}, indent=2, ensure_ascii=False))
+    return RunSummary(ordered)
+
+
 def run_files(executor: Executor, items: Sequence[InputItem], output_dir: str | Path, *, overwrite: bool = False,
               progress: bool | None = None, log: Callable[[str], None] | None = None) -> RunSummary:
     """Process ``items`` into ``output_dir``; never stops at a failing file.
@@ -201,38 +235,24 @@ def run_files(executor: Executor, items: Sequence[InputItem], output_dir: str | 
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
     log = log or (lambda message: print(message, file=sys.stderr))
-    spec = executor.spec
-    outcomes: dict[str, FileOutcome] = {}
-    pending: list[InputItem] = []
-    for item in items:
-        paths = output_paths(spec, output_dir, item.uri)
-        if not overwrite and paths and all(p.is_file() for p in paths):
-            outcomes[item.uri] = FileOutcome(item.uri, item.path, "skipped", tuple(map(str, paths)))
-        else:
-            pending.append(item)
-
+    outcomes, pending = plan(executor.spec, items, output_dir, overwrite)
     bar = tqdm(total=len(pending), unit="file", disable=None if progress is None else not progress,
                dynamic_ncols=True)
     try:
-        for start in range(0, len(pending), spec.batch_files):
-            batch = pending[start:start + spec.batch_files]
-            for outcome in _run_batch(executor, batch, output_dir, lambda node: bar.set_postfix_str(node)):
+        for batch in batches(executor.spec, pending):
+            for outcome in process_batch(executor, batch, output_dir, lambda node: bar.set_postfix_str(node)):
                 outcomes[outcome.uri] = outcome
-                if outcome.status == "failed" and outcome.error:
-                    log(f"FAILED {outcome.source}: [{outcome.error['code']}] {outcome.error['message']}")
+                report(outcome, log)
                 bar.update(1)
     finally:
         bar.close()
-        ordered = tuple(outcomes[i.uri] for i in items if i.uri in outcomes)
-        _collect(spec, output_dir, executor)
-        write_atomic(output_dir / SUMMARY_FILE, json.dumps(
-            {"pipeline": spec.name, "summary": RunSummary(ordered).line(),
-             "files": [o.to_dict() for o in ordered]}, indent=2, ensure_ascii=False))
-    return RunSummary(ordered)
+        summary = finish(executor.spec, items, outcomes, output_dir)
+    return summary
 
 
-def _run_batch(executor: Executor, batch: Sequence[InputItem], output_dir: Path,
-               on_stage: Callable[[str], None]) -> Iterable[FileOutcome]:
+def process_batch(executor: Executor, batch: Sequence[InputItem], output_dir: Path,
+                  on_stage: Callable[[str], None] | None = None) -> Iterable[FileOutcome]:
+    """Load, process and write one batch of inputs; yield each input's outcome as it is known."""
     started = time.perf_counter()
     audios: list[Audio] = []
     loaded: list[InputItem] = []
@@ -270,10 +290,10 @@ def _failed(item: InputItem, error: QasrError, output_dir: Path, started: float)
     return FileOutcome(item.uri, item.path, "failed", (), error.to_dict(), time.perf_counter() - started)
 
 
-def _collect(spec: PipelineSpec, output_dir: Path, executor: Executor) -> None:
+def _collect(spec: PipelineSpec, output_dir: Path) -> None:
     """Join per-file outputs of collecting writers (e.g. one manifest for the run) into one file."""
-    for writer in executor.writers.values():
+    for writer in (w.writer_class for w in spec.writers):
         if writer.collect_as:
-            parts = sorted(output_dir.glob(f"*.{writer.suffix}"))
+            parts = sorted(p for p in output_dir.glob(f"*.{writer.suffix}") if p.name != writer.collect_as)
             text = "".join(p.read_text(encoding="utf-8").rstrip("\n") + "\n" for p in parts)
             write_atomic(output_dir / writer.collect_as, text)
