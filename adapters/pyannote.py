@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from qasr_plugins.types import Diarization, SpeakerTurns, SpeechRegions, Span, Turn
+from qasr_plugins.types import Diarization, Span, SpeakerTurns, SpeechRegions, Turn
 
 
 def to_segment(span: Span) -> Any:

@@ -69,7 +69,7 @@ def _read_ffmpeg(path: Path) -> tuple[np.ndarray, int]:
     try:
         from torchcodec.decoders import AudioDecoder
     except Exception:  # noqa: BLE001 - torchcodec missing or its ffmpeg libraries absent: use the program
-        AudioDecoder = None  # noqa: N806
+        AudioDecoder = None
     if AudioDecoder is not None:
         samples = AudioDecoder(str(path), sample_rate=SAMPLE_RATE, num_channels=1).get_all_samples()
         return samples.data.numpy()[0].astype(np.float32), SAMPLE_RATE
@@ -116,8 +116,8 @@ def load_audio(path: str | Path, *, uri: str | None = None, offset: float = 0.0,
         raise InputError("cannot be decoded as audio (" + "; ".join(errors) + ").", where=where, code="I301",
                          hint="Convert it to WAV/FLAC, or install ffmpeg for other formats.")
     if offset or duration is not None:
-        first = int(round(offset * SAMPLE_RATE))
-        last = None if duration is None else first + int(round(duration * SAMPLE_RATE))
+        first = round(offset * SAMPLE_RATE)
+        last = None if duration is None else first + round(duration * SAMPLE_RATE)
         waveform = waveform[first:last]
     waveform = _check(waveform, where)
     return Audio(uri or path.stem, waveform, SAMPLE_RATE, offset=offset, path=str(path))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -40,7 +40,7 @@ def split_overrides(arguments: list[str]) -> tuple[list[str], list[str]]:
     return inputs, overrides
 
 
-def _formats(values: Optional[list[str]]) -> Optional[list[str]]:
+def _formats(values: list[str] | None) -> list[str] | None:
     if not values:
         return None
     return [f.strip() for value in values for f in value.split(",") if f.strip()]
@@ -48,7 +48,7 @@ def _formats(values: Optional[list[str]]) -> Optional[list[str]]:
 
 @app.command()
 def plugins(
-    kind: Annotated[Optional[str], typer.Argument(help="Only this kind: vad, diarization, asr, align, "
+    kind: Annotated[str | None, typer.Argument(help="Only this kind: vad, diarization, asr, align, "
                                                         "attribution, writer.")] = None,
     check: Annotated[bool, typer.Option("--check", help="Import each plugin and report failures.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
@@ -96,9 +96,9 @@ def pipelines() -> None:
 @app.command()
 def validate(
     pipeline: Annotated[str, typer.Argument(help="A pipeline name (see 'qasr pipelines') or a YAML path.")],
-    overrides: Annotated[Optional[list[str]], typer.Argument(help="Dotlist overrides: key=value, "
+    overrides: Annotated[list[str] | None, typer.Argument(help="Dotlist overrides: key=value, "
                                                                  "stages/<kind>=<preset>.")] = None,
-    format: Annotated[Optional[list[str]], typer.Option("--format", "-f", help="Output formats (comma list).")] = None,
+    format: Annotated[list[str] | None, typer.Option("--format", "-f", help="Output formats (comma list).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the composed config as JSON.")] = False,
 ) -> None:
     """Compose and validate a pipeline without loading any model; print the resolved graph or the errors."""
@@ -117,14 +117,14 @@ def run(
     arguments: Annotated[list[str], typer.Argument(help="Inputs (files, directories, globs, JSONL manifests) "
                                                         "and dotlist overrides (key=value).")],
     output_dir: Annotated[Path, typer.Option("--output-dir", "-o", help="Where outputs go.")] = Path("out"),
-    format: Annotated[Optional[list[str]], typer.Option("--format", "-f", help="Output formats (comma list).")] = None,
+    format: Annotated[list[str] | None, typer.Option("--format", "-f", help="Output formats (comma list).")] = None,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Redo inputs whose outputs exist.")] = False,
-    progress: Annotated[Optional[bool], typer.Option("--progress/--no-progress")] = None,
+    progress: Annotated[bool | None, typer.Option("--progress/--no-progress")] = None,
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks.")] = False,
     use_ray: Annotated[bool, typer.Option("--ray", help="Spread batches over Ray actors (the 'ray' extra).")] = False,
-    ray_address: Annotated[Optional[str], typer.Option("--ray-address", help="Ray cluster to join "
+    ray_address: Annotated[str | None, typer.Option("--ray-address", help="Ray cluster to join "
                                                         "(default: start a local Ray).")] = None,
-    workers: Annotated[Optional[int], typer.Option("--workers", min=1, help="Ray actors (default: one per CPU "
+    workers: Annotated[int | None, typer.Option("--workers", min=1, help="Ray actors (default: one per CPU "
                                                    "cores-per-worker).")] = None,
     cpus_per_worker: Annotated[float, typer.Option("--cpus-per-worker", min=0.0)] = 1.0,
     gpus_per_worker: Annotated[float, typer.Option("--gpus-per-worker", min=0.0)] = 0.0,

@@ -316,8 +316,8 @@ def validate(config: Mapping[str, Any], *, source: str = "") -> PipelineSpec:
             errors.extend(exc.errors)
             continue
         inputs = {str(k): str(v) for k, v in _as_mapping(node.get("inputs"), f"{path}.inputs", errors).items()}
-        partial[node_name] = dict(kind=kind, stage_name=stage_name, settings_path=settings_path, entry=entry,
-                                  stage_class=stage_class, config=stage_config, inputs=inputs)
+        partial[node_name] = {"kind": kind, "stage_name": stage_name, "settings_path": settings_path, "entry": entry,
+                                  "stage_class": stage_class, "config": stage_config, "inputs": inputs}
 
     for key in stages:
         if key not in used_stage_keys:

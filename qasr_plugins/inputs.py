@@ -47,7 +47,7 @@ def _manifest(path: Path) -> list[InputItem]:
         duration = None if duration is None else float(duration)
         if offset < 0 or not math.isfinite(offset) or (duration is not None and not duration > 0):
             raise InputError("has a negative offset or a non-positive duration.", where=where, code="I305")
-        uri = audio.stem if not (offset or duration) else f"{audio.stem}-{int(round(offset * 1000)):09d}"
+        uri = audio.stem if not (offset or duration) else f"{audio.stem}-{round(offset * 1000):09d}"
         items.append(InputItem(str(audio), uri, offset, duration))
     return items
 

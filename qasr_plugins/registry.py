@@ -9,7 +9,7 @@ from __future__ import annotations
 import importlib
 import inspect
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, lru_cache
 from importlib.metadata import EntryPoint, entry_points
 from typing import Any
 
@@ -95,7 +95,7 @@ def find(kind: str, name: str) -> PluginEntry:
     return matches[0]
 
 
-@lru_cache(maxsize=None)
+@cache
 def load(kind: str, name: str) -> type[Any]:
     """Import and return the class registered as ``name`` for ``kind``.
 
@@ -108,7 +108,7 @@ def load(kind: str, name: str) -> type[Any]:
     entry = find(kind, name)
     try:
         obj = _import(entry.target)
-    except Exception as exc:  # noqa: BLE001 - any failure of third-party code is reported, not raised through
+    except Exception as exc:
         raise PluginError(f"{kind} stage {name!r} from {entry.origin} failed to import: "
                           f"{type(exc).__name__}: {exc}", code="P201",
                           hint=f"Reinstall or fix {entry.distribution or 'the plugin'}; other stages are unaffected."

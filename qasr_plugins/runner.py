@@ -85,7 +85,7 @@ class Executor:
                 self.stages[node.name].ensure_loaded()
             except QasrError:
                 raise
-            except Exception as exc:  # noqa: BLE001 - a third-party stage's load failure gets a code and the node
+            except Exception as exc:
                 raise StageError(f"stage {node.stage_name!r} failed to load: {type(exc).__name__}: {exc}",
                                  where=f"graph.{node.name}", code="S402",
                                  hint="Check the model settings of this stage.") from exc

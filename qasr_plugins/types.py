@@ -6,6 +6,7 @@ to and from plain JSON-ready dicts (see :mod:`qasr_plugins.document` for the ver
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
@@ -105,8 +106,8 @@ class Audio:
 
     def crop(self, span: Span) -> Audio:
         """The audio inside ``span`` (absolute seconds), keeping absolute time through ``offset``."""
-        first = max(0, int(round((span.start - self.offset) * self.sample_rate)))
-        last = min(len(self.waveform), max(first, int(round((span.end - self.offset) * self.sample_rate))))
+        first = max(0, round((span.start - self.offset) * self.sample_rate))
+        last = min(len(self.waveform), max(first, round((span.end - self.offset) * self.sample_rate)))
         return replace(self, waveform=self.waveform[first:last], offset=self.offset + first / self.sample_rate)
 
     def to_pyannote(self) -> dict[str, Any]:
@@ -166,7 +167,7 @@ class SpeakerTurns:
         turns = tuple(sorted(self.turns))
         object.__setattr__(self, "turns", turns)
         if self.exclusive:
-            for previous, current in zip(turns, turns[1:], strict=False):
+            for previous, current in itertools.pairwise(turns):
                 if current.span.start < previous.span.end - 1e-6:
                     raise ValueError(f"exclusive SpeakerTurns overlap: {previous} and {current}")
 

@@ -19,9 +19,8 @@ def codes_and_paths(pipeline, overrides=()):
 
 
 def test_packaged_pipeline_validates_without_loading_models() -> None:
-    import sys
-
     import subprocess
+    import sys
 
     spec = load_pipeline("vad")
     assert [n.name for n in spec.nodes] == ["vad"] and spec.nodes[0].stage_name == "silero.vad"

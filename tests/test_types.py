@@ -13,9 +13,9 @@ from qasr_plugins.errors import InputError
 from qasr_plugins.types import (
     Audio,
     Diarization,
+    Span,
     SpeakerTurns,
     SpeechRegions,
-    Span,
     StageRecord,
     Transcript,
     TranscriptSegment,

@@ -8,7 +8,7 @@ import numpy as np
 from pydantic import Field
 
 from qasr_plugins.stage import StageConfig, VadInput, VadStage
-from qasr_plugins.types import SpeechRegions, Span
+from qasr_plugins.types import Span, SpeechRegions
 
 
 class EnergyVadConfig(StageConfig):
@@ -35,7 +35,7 @@ class EnergyVad(VadStage):
     def _detect(self, item: VadInput) -> SpeechRegions:
         cfg: EnergyVadConfig = self.config  # type: ignore[assignment]
         audio = item.audio
-        hop = max(1, int(round(cfg.frame * audio.sample_rate)))
+        hop = max(1, round(cfg.frame * audio.sample_rate))
         count = len(audio.waveform) // hop
         if count == 0:
             return SpeechRegions(audio.uri, ())

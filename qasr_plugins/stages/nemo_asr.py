@@ -50,7 +50,7 @@ class NemoAsr(AsrStage):
                 model = ASRModel.restore_from(cfg.model, map_location=torch.device(cfg.device))
             else:
                 model = ASRModel.from_pretrained(cfg.model, map_location=torch.device(cfg.device))
-        except Exception as exc:  # noqa: BLE001 - missing file, no network, bad archive: all "cannot load"
+        except Exception as exc:
             raise StageError(f"cannot load NeMo model {cfg.model!r} ({type(exc).__name__}: {exc}).",
                              where="nemo.asr", code="S404",
                              hint="Point 'model' at a local .nemo file, or allow hub access.") from exc

@@ -55,7 +55,7 @@ class PyannoteDiarization(DiarizationStage):
         try:
             pipeline = Pipeline.from_pretrained(cfg.checkpoint, revision=cfg.revision, cache_dir=cfg.cache_dir,
                                                 token=os.environ.get(cfg.token_env) or None)
-        except Exception as exc:  # noqa: BLE001 - hub/network/format failures all mean "cannot load this"
+        except Exception as exc:
             raise _not_found(cfg.checkpoint, f"{type(exc).__name__}: {exc}") from exc
         if pipeline is None:
             raise _not_found(cfg.checkpoint, "pyannote returned no pipeline")

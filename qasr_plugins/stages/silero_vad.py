@@ -9,7 +9,7 @@ from typing import Any
 from pydantic import Field
 
 from qasr_plugins.stage import StageConfig, VadInput, VadStage
-from qasr_plugins.types import SpeechRegions, Span
+from qasr_plugins.types import Span, SpeechRegions
 
 
 class SileroVadConfig(StageConfig):

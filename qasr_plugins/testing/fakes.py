@@ -9,6 +9,7 @@ from pydantic import Field
 
 from qasr_plugins.stage import (
     LANGUAGE,
+    TEXT,
     WORDS,
     AlignInput,
     AlignStage,
@@ -17,15 +18,14 @@ from qasr_plugins.stage import (
     DiarizationInput,
     DiarizationStage,
     StageConfig,
-    TEXT,
     VadInput,
     VadStage,
 )
 from qasr_plugins.types import (
     Diarization,
+    Span,
     SpeakerTurns,
     SpeechRegions,
-    Span,
     Transcript,
     TranscriptSegment,
     Turn,
