@@ -1,0 +1,93 @@
+"""embedded.diarization on real speech: pyannote's sample and espeak-ng conversations with exact references."""
+
+from __future__ import annotations
+
+import pytest
+from pydantic import ValidationError
+
+from qasr_plugins.audio import load_audio
+from qasr_plugins.stage import DiarizationInput, VadInput
+from qasr_plugins.stages.embedded_diarization import EmbeddedDiarization
+from qasr_plugins.testing.synth import CONVERSATIONS, synthesize
+from qasr_plugins.types import Audio, SpeechRegions
+
+
+@pytest.fixture(scope="module")
+def sample_diarization(diarizer, sample_audio, sample_speech):
+    return diarizer.process([DiarizationInput(sample_audio, sample_speech)])[0]
+
+
+def test_finds_the_two_speakers_of_the_sample(sample_diarization) -> None:
+    assert len(sample_diarization.turns.speakers) == 2
+    assert sample_diarization.exclusive is not None and sample_diarization.exclusive.exclusive
+    assert sample_diarization.exclusive.speakers == sample_diarization.turns.speakers
+
+
+def test_der_on_the_sample(sample_diarization, sample_rttm, der) -> None:
+    # Measured: 9.1 % (exclusive turns), 8.7 % (regular turns); the issue's bound is 20 %.
+    assert der(sample_diarization.exclusive, sample_rttm) <= 0.15
+    assert der(sample_diarization.turns, sample_rttm) <= 0.15
+
+
+def test_turns_stay_inside_speech(sample_diarization, sample_speech: SpeechRegions) -> None:
+    for turn in sample_diarization.turns.turns:
+        assert any(r.start - 1e-6 <= turn.span.start and turn.span.end <= r.end + 1e-6
+                   for r in sample_speech.regions), turn
+
+
+@pytest.mark.parametrize("name", ["two_speakers", "three_speakers"])
+def test_der_on_clean_synthetic_conversations(name, diarizer, vad, synth_dir, der) -> None:
+    rendered = synthesize(CONVERSATIONS[name], synth_dir)
+    audio = load_audio(rendered.wav)
+    speech = vad.process([VadInput(audio)])[0]
+    result = diarizer.process([DiarizationInput(audio, speech)])[0]
+    assert len(result.turns.speakers) == len(rendered.speakers)
+    # Measured: 3.9 % (two speakers), 2.1 % (three); the issue's bound is 10 %.
+    assert der(result.exclusive, rendered.rttm) <= 0.10
+
+
+def test_speaker_count_settings_are_obeyed(sample_audio, sample_speech) -> None:
+    for settings, expected in (({"num_speakers": 3}, 3), ({"max_speakers": 1}, 1), ({"min_speakers": 3}, 3)):
+        stage = EmbeddedDiarization(**settings)
+        stage.ensure_loaded()
+        result = stage.process([DiarizationInput(sample_audio, sample_speech)])[0]
+        assert len(result.turns.speakers) == expected, settings
+
+
+def test_without_speech_regions_an_energy_vad_is_used(diarizer, sample_audio, sample_rttm, der) -> None:
+    result = diarizer.process([DiarizationInput(sample_audio)])[0]
+    assert len(result.turns.speakers) == 2
+    assert der(result.exclusive, sample_rttm) <= 0.25
+
+
+def test_offsets_are_kept(diarizer, sample_audio) -> None:
+    part = sample_audio.crop(sample_audio.span.clamped(14.0, 30.0))
+    result = diarizer.process([DiarizationInput(part)])[0]
+    assert result.turns.turns and all(t.span.start >= 14.0 - 1e-6 for t in result.turns.turns)
+
+
+def test_silence_gives_no_turns(diarizer) -> None:
+    import numpy as np
+
+    silence = Audio("silence", np.zeros(16_000 * 3, dtype=np.float32))
+    result = diarizer.process([DiarizationInput(silence, SpeechRegions("silence", ()))])[0]
+    assert result.turns.turns == () and result.exclusive is not None and result.exclusive.turns == ()
+
+
+def test_contradictory_bounds_are_rejected() -> None:
+    with pytest.raises(ValidationError, match="max_speakers"):
+        EmbeddedDiarization(min_speakers=3, max_speakers=2)
+
+
+def test_one_speaker_is_not_split(diarizer, vad, sample_audio, sample_rttm) -> None:
+    import numpy as np
+
+    from qasr_plugins.evaluation.readers import read_rttm
+
+    turns = next(iter(read_rttm(sample_rttm))).turns
+    for speaker in sorted({t.speaker for t in turns}):  # each telephone speaker alone, 0.5 s pauses
+        pieces = [np.concatenate([sample_audio.crop(t.span).waveform, np.zeros(8_000, dtype=np.float32)])
+                  for t in turns if t.speaker == speaker]
+        alone = Audio(speaker, np.concatenate(pieces))
+        result = diarizer.process([DiarizationInput(alone, vad.process([VadInput(alone)])[0])])[0]
+        assert result.turns.speakers == ("SPEAKER_00",), speaker
