@@ -33,8 +33,15 @@ stamp="$VENV/.qasr-setup"
 want="$(cat pyproject.toml constraints.txt | sha256sum | cut -d' ' -f1)"
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   echo "setup: installing qasr-plugins[all,dev] into $VENV (first time: a few minutes)"
-  "$VENV/bin/python" -m pip install -q --disable-pip-version-check -c constraints.txt -U pip "setuptools<81" wheel
-  "$VENV/bin/python" -m pip install -q --disable-pip-version-check -c constraints.txt --no-build-isolation -e ".[all,dev]"
+  log="$VENV/setup.log"
+  if ! { "$VENV/bin/python" -m pip install --disable-pip-version-check -c constraints.txt -U pip "setuptools<81" wheel &&
+         "$VENV/bin/python" -m pip install --disable-pip-version-check -c constraints.txt --no-build-isolation \
+           -e ".[all,dev]"; } >"$log" 2>&1; then
+    tail -n 40 "$log" >&2
+    echo "setup: pip failed; the whole log is in $log" >&2
+    exit 1
+  fi
+  rm -rf qasr_plugins.egg-info  # build metadata of the editable install; the installed copy is in .venv
   echo "$want" > "$stamp"
 fi
 echo "setup: ready ($("$VENV/bin/python" -c 'import importlib.metadata as m; print("qasr-plugins", m.version("qasr-plugins"))'))"
