@@ -1,0 +1,140 @@
+"""``qwen3.forced_aligner``: word and character timestamps from Qwen3-ForcedAligner.
+
+The model (transformers' native ``Qwen3ASRForTokenClassification``) reads the audio and the transcript's units,
+each followed by two ``<timestamp>`` slots, in one forward pass, and classifies every slot into 80 ms steps. The
+prompt is written without a chat template, as the official aligner does (a chat template shifts timestamps
+late). Checkpoints load from a hub id, a local directory or an original-layout (qwen-asr) checkpoint, converted
+once and cached (:mod:`qasr_plugins.qwen3.loading`).
+
+Segments in a language the aligner does not support (it knows 11) go to the ``fallback`` align stage, or keep
+their segment times with words flagged ``untimed``. Timestamps pass QC and repair (:mod:`qasr_plugins.alignment.qc`)
+and words keep their display text (:mod:`qasr_plugins.alignment.reproject`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, Literal
+
+from pydantic import Field, field_validator
+
+from qasr_plugins.alignment.config import AlignerConfig, load_fallback
+from qasr_plugins.alignment.engine import AlignRequest, align_transcript
+from qasr_plugins.alignment.qc import fix_monotonic
+from qasr_plugins.alignment.text import ALIGNER_LANGUAGES, Unit, normalize_language, split_units
+from qasr_plugins.stage import LANGUAGE, TEXT, AlignInput, AlignStage, StageConfig
+from qasr_plugins.types import Span, Transcript
+
+DEFAULT_MODEL = "Qwen/Qwen3-ForcedAligner-0.6B-hf"
+AUDIO_PROMPT = "<|audio_start|><|audio_pad|><|audio_end|>"
+TIMESTAMP_PAIR = "<timestamp><timestamp>"
+#: Shorter audio gives the encoder too few frames to place anything.
+MIN_AUDIO = 0.1
+
+
+class Qwen3AlignerConfig(AlignerConfig):
+    model: str = Field(DEFAULT_MODEL, description="Hub id or local directory (native -hf or original layout).")
+    revision: str | None = Field(None, description="Hub revision.")
+    cache_dir: str | None = Field(None, description="Hugging Face cache directory.")
+    dtype: Literal["float32", "bfloat16"] = Field("float32", description="Weights and compute dtype.")
+    korean_dictionary: str | None = Field(None, description="Word list splitting Korean words into stem and "
+                                                            "ending, as the official aligner does.")
+
+    @field_validator("language")
+    @classmethod
+    def _aligner_language(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        if normalize_language(value) not in ALIGNER_LANGUAGES:
+            supported = ", ".join(sorted(ALIGNER_LANGUAGES))
+            raise ValueError(f"the Qwen3 aligner does not support {value!r} (it supports {supported}). Leave "
+                             "'language' unset and set 'fallback' (e.g. ctc.aligner) to route other languages")
+        return value
+
+
+class Qwen3ForcedAligner(AlignStage):
+    """Times the words (CJK: characters) of a transcript with Qwen3-ForcedAligner."""
+
+    Config = Qwen3AlignerConfig
+
+    @classmethod
+    def requires(cls, config: StageConfig) -> Mapping[str, frozenset[str]]:
+        needs = {TEXT} if getattr(config, "language", None) else {TEXT, LANGUAGE}
+        return {"transcript": frozenset(needs)}
+
+    @classmethod
+    def unmet_hint(cls, port: str, capability: str) -> str:
+        if capability == LANGUAGE:
+            return ("The Qwen3 aligner needs each segment's language: use an ASR stage that detects it "
+                    "(qwen3.asr) or set the aligner's 'language' (e.g. stages.align.language=en).")
+        return super().unmet_hint(port, capability)
+
+    def load(self) -> None:
+        cfg: Qwen3AlignerConfig = self.config  # type: ignore[assignment]
+        import torch
+
+        from qasr_plugins.qwen3.loading import load_model
+
+        if cfg.threads:
+            torch.set_num_threads(cfg.threads)
+        loaded = load_model(cfg.model, kind="forced_aligner", revision=cfg.revision, cache_dir=cfg.cache_dir,
+                            dtype=cfg.dtype, device=cfg.device)
+        self.backend = Qwen3AlignerBackend(loaded.model, loaded.processor, cfg.korean_dictionary)
+        self.fallback = load_fallback(cfg.fallback, cfg.fallback_settings, "qwen3.forced_aligner")
+
+    def process(self, batch: Sequence[AlignInput]) -> list[Transcript]:
+        cfg: Qwen3AlignerConfig = self.config  # type: ignore[assignment]
+        return [align_transcript(self.backend, item, cfg.flow(), self.fallback) for item in batch]
+
+
+class Qwen3AlignerBackend:
+    """One forward pass per batch of windows; timestamps made monotone as the official aligner does."""
+
+    def __init__(self, model: Any, processor: Any, korean_dictionary: str | None = None) -> None:
+        self.model = model
+        self.processor = processor
+        self.korean_dictionary = korean_dictionary
+        self.timestamp_id = int(model.config.timestamp_token_id)
+        self.step_ms = float(getattr(processor, "timestamp_segment_time", 80.0))
+
+    def supports(self, language: str | None) -> bool:
+        return language is None or normalize_language(language) in ALIGNER_LANGUAGES
+
+    def split(self, text: str, language: str | None) -> list[Unit]:
+        return split_units(text, language, self.korean_dictionary)
+
+    @staticmethod
+    def prompt(units: Sequence[Unit]) -> str:
+        """The aligner's input text: the audio placeholder, then each unit followed by two timestamp slots."""
+        return AUDIO_PROMPT + "".join(unit.text + TIMESTAMP_PAIR for unit in units)
+
+    def align(self, requests: Sequence[AlignRequest]) -> list[list[Span | None]]:
+        results: list[list[Span | None]] = [[None] * len(r.units) for r in requests]
+        ready = [k for k, r in enumerate(requests) if r.units and r.audio.duration >= MIN_AUDIO]
+        if not ready:
+            return results
+        milliseconds = self.raw_milliseconds([requests[k] for k in ready])
+        for k, values in zip(ready, milliseconds, strict=True):
+            fixed = fix_monotonic(values)
+            offset = requests[k].audio.offset
+            results[k] = [Span(offset + round(fixed[2 * i] / 1000.0, 3), offset + round(fixed[2 * i + 1] / 1000.0, 3))
+                          for i in range(len(requests[k].units))]
+        return results
+
+    def raw_milliseconds(self, requests: Sequence[AlignRequest]) -> list[list[float]]:
+        """The model's timestamp classes × step, two per unit, before any repair (window-relative)."""
+        import torch
+
+        inputs = self.processor(text=[self.prompt(r.units) for r in requests],
+                                audio=[r.audio.waveform for r in requests], return_tensors="pt", padding=True)
+        inputs.pop("num_audio_tokens", None)
+        device = next(self.model.parameters()).device
+        inputs = {k: v.to(device) for k, v in inputs.items()}
+        inputs["input_features"] = inputs["input_features"].to(self.model.dtype)
+        mask = inputs["attention_mask"]
+        inputs["position_ids"] = (mask.cumsum(-1) - 1).clamp(min=0)
+        with torch.inference_mode():
+            logits = self.model(**inputs).logits
+        slots = inputs["input_ids"] == self.timestamp_id
+        classes = logits.argmax(-1)
+        return [(classes[row][slots[row]].float() * self.step_ms).tolist() for row in range(len(requests))]

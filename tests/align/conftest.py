@@ -1,0 +1,98 @@
+"""Fixtures for the alignment tests: a tiny random wav2vec2 CTC model and synthetic audio."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from qasr_plugins.types import SAMPLE_RATE, Audio
+
+CTC_CHARS = list("abcdefghijklmnopqrstuvwxyz'")
+
+
+@pytest.fixture(scope="session")
+def tiny_ctc_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A random-weight ``Wav2Vec2ForCTC`` with a character vocabulary, saved like a hub checkpoint."""
+    torch = pytest.importorskip("torch")
+    transformers = pytest.importorskip("transformers")
+    path = tmp_path_factory.mktemp("tiny_ctc")
+    vocab = {"<pad>": 0, "<unk>": 1, "|": 2, **{c: i + 3 for i, c in enumerate(CTC_CHARS)}}
+    (path / "vocab.json").write_text(json.dumps(vocab), encoding="utf-8")
+    tokenizer = transformers.Wav2Vec2CTCTokenizer(str(path / "vocab.json"), pad_token="<pad>", unk_token="<unk>",
+                                                  word_delimiter_token="|")
+    extractor = transformers.Wav2Vec2FeatureExtractor(feature_size=1, sampling_rate=SAMPLE_RATE, padding_value=0.0,
+                                                      do_normalize=True, return_attention_mask=False)
+    config = transformers.Wav2Vec2Config(
+        vocab_size=len(vocab), hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64,
+        conv_dim=(32, 32, 32), conv_stride=(5, 4, 16), conv_kernel=(10, 8, 16), num_conv_pos_embeddings=16,
+        num_conv_pos_embedding_groups=4, pad_token_id=0, do_stable_layer_norm=True, feat_extract_norm="layer")
+    torch.manual_seed(0)
+    model = transformers.Wav2Vec2ForCTC(config)
+    model.save_pretrained(path)
+    tokenizer.save_pretrained(path)
+    extractor.save_pretrained(path)
+    return path
+
+
+def _speechlike(seconds: float, bursts: list[tuple[float, float]], seed: int = 0, offset: float = 0.0) -> Audio:
+    """Noise bursts (``(start, end)`` seconds) over near silence: energy-based checks see speech there."""
+    rng = np.random.default_rng(seed)
+    wave = rng.normal(0, 1e-4, int(seconds * SAMPLE_RATE)).astype(np.float32)
+    for start, end in bursts:
+        a, b = int(start * SAMPLE_RATE), int(end * SAMPLE_RATE)
+        t = np.arange(b - a) / SAMPLE_RATE
+        wave[a:b] += (0.3 * np.sin(2 * np.pi * 180 * t) * (1 + 0.5 * rng.normal(size=b - a))).astype(np.float32)
+    return Audio("synthetic", wave, offset=offset)
+
+
+@pytest.fixture(scope="session")
+def speechlike():
+    """Build synthetic audio: ``speechlike(seconds, bursts, seed=0, offset=0.0)``."""
+    return _speechlike
+
+
+@pytest.fixture(scope="session")
+def tiny_aligner_original(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The tiny original-layout (qwen-asr) Qwen3-ForcedAligner the golden files were recorded on."""
+    pytest.importorskip("transformers")
+    from qasr_plugins.qwen3.tiny import build_tiny
+
+    return build_tiny(tmp_path_factory.mktemp("tiny_aligner_original"), kind="forced_aligner", layout="original")
+
+
+@pytest.fixture(scope="session")
+def tiny_aligner_native(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The same tiny aligner in transformers' native layout."""
+    pytest.importorskip("transformers")
+    from qasr_plugins.qwen3.tiny import build_tiny
+
+    return build_tiny(tmp_path_factory.mktemp("tiny_aligner_native"), kind="forced_aligner", layout="native")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _offline_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Converted checkpoints go to a throw-away cache; the hub is never contacted."""
+    saved = {key: os.environ.get(key) for key in ("QASR_CACHE", "HF_HUB_OFFLINE")}
+    os.environ["QASR_CACHE"] = str(tmp_path_factory.mktemp("qasr_cache"))
+    os.environ["HF_HUB_OFFLINE"] = "1"
+    yield
+    for key, value in saved.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+
+
+@pytest.fixture(scope="session")
+def tiny_aligner_stage(tiny_aligner_native: Path):
+    """A loaded ``qwen3.forced_aligner`` on the tiny native checkpoint (repair on)."""
+    from qasr_plugins.stages.qwen3_aligner import Qwen3ForcedAligner
+
+    stage = Qwen3ForcedAligner(model=str(tiny_aligner_native))
+    stage.ensure_loaded()
+    return stage

@@ -1,0 +1,27 @@
+"""The aligners pass the contract suite third-party plugins run, on tiny checkpoints."""
+
+from __future__ import annotations
+
+import pytest
+
+from qasr_plugins.stages.ctc_aligner import CtcAligner
+from qasr_plugins.stages.qwen3_aligner import Qwen3ForcedAligner
+from qasr_plugins.testing.contract import StageContract
+
+
+class TestQwen3AlignerContract(StageContract):
+    stage_class = Qwen3ForcedAligner
+    registered_name = "qwen3.forced_aligner"
+
+    @pytest.fixture(autouse=True)
+    def _model(self, tiny_aligner_native):
+        self.settings = {"model": str(tiny_aligner_native)}
+
+
+class TestCtcAlignerContract(StageContract):
+    stage_class = CtcAligner
+    registered_name = "ctc.aligner"
+
+    @pytest.fixture(autouse=True)
+    def _model(self, tiny_ctc_dir):
+        self.settings = {"model": str(tiny_ctc_dir)}
