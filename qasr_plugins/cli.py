@@ -10,6 +10,9 @@ from typing import Annotated
 import typer
 
 from qasr_plugins import registry
+from qasr_plugins.commands.align import align
+from qasr_plugins.commands.convert import convert
+from qasr_plugins.commands.eval import evaluate
 from qasr_plugins.errors import ConfigError, QasrError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
@@ -157,21 +160,9 @@ def run(
         raise typer.Exit(EXIT_FAILED_FILES)
 
 
-def _add_optional_commands() -> None:
-    # Wiring point for subcommands implemented in qasr_plugins.commands.<name> (a function named <name>).
-    import importlib
-
-    for name in ("convert", "align", "eval"):
-        try:
-            module = importlib.import_module(f"qasr_plugins.commands.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"qasr_plugins.commands.{name}":
-                raise
-            continue
-        app.command(name=name)(getattr(module, name if name != "eval" else "evaluate"))
-
-
-_add_optional_commands()
+app.command(name="align")(align)
+app.command(name="convert")(convert)
+app.command(name="eval")(evaluate)
 
 
 def main() -> None:

@@ -54,7 +54,7 @@ def run_on_ray(spec: PipelineSpec, items: Sequence[InputItem], output_dir: str |
         import ray
         from ray.util import ActorPool
     except ImportError as exc:
-        raise StageError("Ray is not installed.", where="--ray", code="S405",
+        raise StageError("Ray is not installed.", where="--ray", code="S409",
                          hint="Install the extra: pip install 'qasr-plugins[ray]'.") from exc
     from tqdm.auto import tqdm
 

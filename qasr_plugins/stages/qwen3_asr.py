@@ -1,0 +1,205 @@
+"""``qwen3.asr``: Qwen3-ASR (0.6B / 1.7B) on transformers' native ``qwen3_asr`` model, with language identification.
+
+What it transcribes, per input: the diarization turns when wired (each segment takes the turn's speaker; exclusive
+turns are preferred so no audio is transcribed twice), else the speech regions, else the whole recording. Each
+region is cut into pieces of at most ``max_chunk`` seconds at quiet points; pieces of every input are sorted by
+length and decoded together in batches (greedy, KV cache, last-position logits only at prefill).
+
+The prompt is the released models' prompt token for token: an always-present system turn holding the context (empty
+without one), the user turn with the audio, the assistant turn — prefilled with ``language <Name><asr_text>`` when a
+language is forced.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+from pydantic import Field, field_validator
+
+from qasr_plugins.errors import InputError
+from qasr_plugins.qwen3.chunking import ChunkLimits, plan_chunks
+from qasr_plugins.qwen3.languages import LANGUAGES, to_qwen_name
+from qasr_plugins.qwen3.output import REPETITION, TRUNCATED, parse_output, trim_token_loop
+from qasr_plugins.stage import LANGUAGE, TEXT, AsrInput, AsrStage, StageConfig
+from qasr_plugins.types import SAMPLE_RATE, Audio, Span, Transcript, TranscriptSegment
+
+MAX_CALL_SECONDS = 1200.0
+MIN_CALL_SECONDS = 0.5
+
+
+class Qwen3AsrConfig(StageConfig):
+    model: str = Field("Qwen/Qwen3-ASR-0.6B-hf",
+                       description="Hub id or local directory (native -hf or original qwen-asr layout).")
+    revision: str | None = Field(None, description="Hub revision (branch, tag or commit).")
+    cache_dir: str | None = Field(None, description="Hugging Face cache directory (default: HF_HOME's).")
+    language: str | None = Field(None, description="Force a language (BCP-47 tag or Qwen name); null identifies it.")
+    context: str = Field("", description="Context text for the system prompt (names, terms, topic).")
+    batch_size: int = Field(8, ge=1, description="Pieces decoded together in one generate call.")
+    batch_seconds: float = Field(600.0, gt=0, description="Most audio (s) in one generate call.")
+    dtype: Literal["float32", "bfloat16"] = Field("float32", description="Weights and compute dtype.")
+    device: str = Field("cpu", description="torch device, e.g. cpu or cuda:0.")
+    max_new_tokens: int = Field(512, ge=1, description="Longest answer per piece (tokens).")
+    repetition_threshold: int = Field(20, ge=0, description="Stop and collapse loops repeated more than this "
+                                                            "(tokens while decoding, characters in the text); "
+                                                            "0 disables.")
+    max_chunk: float = Field(MAX_CALL_SECONDS, gt=MIN_CALL_SECONDS, le=MAX_CALL_SECONDS,
+                             description="Longest piece per model call (s).")
+    min_chunk: float = Field(MIN_CALL_SECONDS, gt=0, description="Shorter pieces are zero-padded to this (s).")
+    chunk_search: float = Field(5.0, gt=0, description="Look this far back for a quiet cut point (s).")
+    threads: int | None = Field(None, ge=1, description="torch intra-op threads (default: torch's).")
+
+    @field_validator("language")
+    @classmethod
+    def _known_language(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        try:
+            to_qwen_name(value, allowed=frozenset(LANGUAGES))
+        except Exception as exc:  # noqa: BLE001 - surfaced by pydantic as a config error on this key
+            raise ValueError(getattr(exc, "message", str(exc)) + ". " + getattr(exc, "hint", "")) from None
+        return value
+
+
+@dataclass(frozen=True)
+class _Piece:
+    """One model call's worth of audio, absolute in its recording."""
+
+    item: int
+    span: Span
+    speaker: str | None
+    waveform: np.ndarray
+
+    @property
+    def seconds(self) -> float:
+        return len(self.waveform) / SAMPLE_RATE
+
+
+class Qwen3Asr(AsrStage):
+    """Qwen3-ASR speech recognition with language identification."""
+
+    Config = Qwen3AsrConfig
+
+    @classmethod
+    def provides(cls, config: StageConfig) -> frozenset[str]:
+        return frozenset({TEXT, LANGUAGE})
+
+    def load(self) -> None:
+        from qasr_plugins.qwen3.loading import load_model
+
+        cfg: Qwen3AsrConfig = self.config  # type: ignore[assignment]
+        if cfg.threads:
+            import torch
+
+            torch.set_num_threads(cfg.threads)
+        self._loaded_model = load_model(cfg.model, kind="asr", revision=cfg.revision, cache_dir=cfg.cache_dir,
+                                        dtype=cfg.dtype, device=cfg.device)
+        self._language = None if cfg.language is None else to_qwen_name(cfg.language, where="language")
+
+    @property
+    def model(self) -> Any:
+        """The loaded ``Qwen3ASRForConditionalGeneration``."""
+        return self._loaded_model.model
+
+    @property
+    def processor(self) -> Any:
+        """The loaded ``Qwen3ASRProcessor``."""
+        return self._loaded_model.processor
+
+    def process(self, batch: Sequence[AsrInput]) -> list[Transcript]:
+        pieces = [piece for index, item in enumerate(batch) for piece in self.plan(index, item)]
+        segments: list[list[TranscriptSegment]] = [[] for _ in batch]
+        for group in self._groups(pieces):
+            for piece, segment in zip(group, self.transcribe(group), strict=True):
+                segments[piece.item].append(segment)
+        return [Transcript(item.audio.uri, tuple(found)) for item, found in zip(batch, segments, strict=True)]
+
+    def plan(self, index: int, item: AsrInput) -> list[_Piece]:
+        """The pieces of one input: its turns, regions or whole audio, cut to the call limits."""
+        cfg: Qwen3AsrConfig = self.config  # type: ignore[assignment]
+        audio = item.audio
+        if audio.sample_rate != SAMPLE_RATE:
+            raise InputError(f"Qwen3-ASR needs {SAMPLE_RATE} Hz audio, got {audio.sample_rate} Hz", where=audio.uri,
+                             code="I308", hint="Load it with qasr's audio loader, which resamples to 16 kHz.")
+        limits = ChunkLimits(max_seconds=cfg.max_chunk, min_seconds=min(cfg.min_chunk, cfg.max_chunk / 2),
+                             search=min(cfg.chunk_search, cfg.max_chunk / 2), window=min(0.1, cfg.chunk_search))
+        regions: list[tuple[Span, str | None]]
+        if item.diarization is not None:
+            turns = item.diarization.exclusive or item.diarization.turns
+            regions = [(turn.span, turn.speaker) for turn in turns.turns]
+        elif item.speech is not None:
+            regions = [(span, None) for span in item.speech.regions]
+        else:
+            regions = [(audio.span, None)]
+        pieces = []
+        for region, speaker in regions:
+            region = region.clamped(audio.span.start, audio.span.end)
+            if region.duration <= 0:
+                continue
+            for span in plan_chunks(audio, region, limits):
+                pieces.append(_Piece(index, span, speaker, self._padded(audio.crop(span))))
+        return pieces
+
+    def _padded(self, audio: Audio) -> np.ndarray:
+        shortest = round(self.config.min_chunk * audio.sample_rate)  # type: ignore[attr-defined]
+        wave = audio.waveform
+        return np.pad(wave, (0, shortest - len(wave))) if len(wave) < shortest else wave
+
+    def _groups(self, pieces: list[_Piece]) -> list[list[_Piece]]:
+        """Longest first, at most ``batch_size`` pieces and ``batch_seconds`` of audio per group."""
+        cfg: Qwen3AsrConfig = self.config  # type: ignore[assignment]
+        groups: list[list[_Piece]] = []
+        for piece in sorted(pieces, key=lambda p: -p.seconds):
+            group = groups[-1] if groups else None
+            if (group is None or len(group) >= cfg.batch_size
+                    or sum(p.seconds for p in group) + piece.seconds > cfg.batch_seconds):
+                groups.append([piece])
+            else:
+                group.append(piece)
+        return groups
+
+    def prompts(self, waveforms: Sequence[np.ndarray]) -> Any:
+        """The processor outputs (token ids, masks, features) for a batch of waveforms."""
+        cfg: Qwen3AsrConfig = self.config  # type: ignore[assignment]
+        count = len(waveforms)
+        return self.processor.apply_transcription_request(
+            list(waveforms), language=[self._language] * count if self._language else None,
+            prompt=[cfg.context] * count if cfg.context else None)
+
+    def transcribe(self, group: Sequence[_Piece]) -> list[TranscriptSegment]:
+        """Decode one batch of pieces into segments (spans absolute, as planned)."""
+        import torch
+        from transformers import StoppingCriteriaList
+
+        from qasr_plugins.qwen3.guards import RepetitionStop
+
+        cfg: Qwen3AsrConfig = self.config  # type: ignore[assignment]
+        inputs = self.prompts([piece.waveform for piece in group]).to(self.model.device)
+        inputs["input_features"] = inputs["input_features"].to(self.model.dtype)
+        stops = StoppingCriteriaList()
+        if cfg.repetition_threshold:
+            stops.append(RepetitionStop(inputs["input_ids"].shape[1], cfg.repetition_threshold))
+        with torch.inference_mode():
+            output = self.model.generate(**inputs, max_new_tokens=cfg.max_new_tokens, do_sample=False,
+                                         stopping_criteria=stops)
+        generated = output[:, inputs["input_ids"].shape[1]:]
+        eos = torch.tensor(self.model.generation_config.eos_token_id or [], device=generated.device)
+        segments = []
+        for piece, row in zip(group, generated, strict=True):
+            ended = torch.isin(row, eos)
+            finished = bool(ended.any()) or len(row) < cfg.max_new_tokens
+            ids = row[:int(ended.nonzero()[0, 0])] if ended.any() else row
+            ids, looped = trim_token_loop(ids.tolist(), cfg.repetition_threshold)
+            raw = self.processor.tokenizer.decode(ids, skip_special_tokens=True)
+            parsed = parse_output(raw, forced_language=self._language, context=cfg.context,
+                                  repetition_threshold=cfg.repetition_threshold)
+            flags = parsed.flags
+            if looped and REPETITION not in flags:
+                flags += (REPETITION,)
+            if not finished and not looped:
+                flags += (TRUNCATED,)
+            segments.append(TranscriptSegment(piece.span, parsed.text, parsed.language, parsed.language_raw,
+                                              speaker=piece.speaker, flags=flags))
+        return segments
