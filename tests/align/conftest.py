@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -57,42 +55,10 @@ def speechlike():
 
 
 @pytest.fixture(scope="session")
-def tiny_aligner_original(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The tiny original-layout (qwen-asr) Qwen3-ForcedAligner the golden files were recorded on."""
-    pytest.importorskip("transformers")
-    from qasr_plugins.qwen3.tiny import build_tiny
-
-    return build_tiny(tmp_path_factory.mktemp("tiny_aligner_original"), kind="forced_aligner", layout="original")
-
-
-@pytest.fixture(scope="session")
-def tiny_aligner_native(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The same tiny aligner in transformers' native layout."""
-    pytest.importorskip("transformers")
-    from qasr_plugins.qwen3.tiny import build_tiny
-
-    return build_tiny(tmp_path_factory.mktemp("tiny_aligner_native"), kind="forced_aligner", layout="native")
-
-
-@pytest.fixture(scope="session", autouse=True)
-def _offline_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
-    """Converted checkpoints go to a throw-away cache; the hub is never contacted."""
-    saved = {key: os.environ.get(key) for key in ("QASR_CACHE", "HF_HUB_OFFLINE")}
-    os.environ["QASR_CACHE"] = str(tmp_path_factory.mktemp("qasr_cache"))
-    os.environ["HF_HUB_OFFLINE"] = "1"
-    yield
-    for key, value in saved.items():
-        if value is None:
-            os.environ.pop(key, None)
-        else:
-            os.environ[key] = value
-
-
-@pytest.fixture(scope="session")
-def tiny_aligner_stage(tiny_aligner_native: Path):
+def tiny_aligner_stage(tiny_aligner: Path):
     """A loaded ``qwen3.forced_aligner`` on the tiny native checkpoint (repair on)."""
     from qasr_plugins.stages.qwen3_aligner import Qwen3ForcedAligner
 
-    stage = Qwen3ForcedAligner(model=str(tiny_aligner_native))
+    stage = Qwen3ForcedAligner(model=str(tiny_aligner))
     stage.ensure_loaded()
     return stage

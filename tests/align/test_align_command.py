@@ -37,10 +37,10 @@ def test_text_sources(tmp_path: Path):
     assert info.value.code == "I310"
 
 
-def test_qasr_align_writes_word_timed_outputs(sample_wav: Path, tiny_aligner_native: Path, tmp_path: Path):
+def test_qasr_align_writes_word_timed_outputs(sample_wav: Path, tiny_aligner: Path, tmp_path: Path):
     (tmp_path / "text.srt").write_text(SRT, encoding="utf-8")
     result = CliRunner().invoke(app, ["align", str(sample_wav), str(tmp_path / "text.srt"),
-                                      f"model={tiny_aligner_native}", "-l", "en", "-o", str(tmp_path / "out"),
+                                      f"model={tiny_aligner}", "-l", "en", "-o", str(tmp_path / "out"),
                                       "-f", "json,ctm"])
     assert result.exit_code == 0, result.output
     document = json.loads((tmp_path / "out" / "sample.json").read_text(encoding="utf-8"))

@@ -14,8 +14,8 @@ class TestQwen3AlignerContract(StageContract):
     registered_name = "qwen3.forced_aligner"
 
     @pytest.fixture(autouse=True)
-    def _model(self, tiny_aligner_native):
-        self.settings = {"model": str(tiny_aligner_native)}
+    def _model(self, tiny_aligner):
+        self.settings = {"model": str(tiny_aligner)}
 
 
 class TestCtcAlignerContract(StageContract):

@@ -73,8 +73,8 @@ def test_unsupported_language_without_fallback_keeps_segment_times(tiny_aligner_
     assert all(w.span is not None for w in out.segments[0].words)
 
 
-def test_unsupported_language_goes_to_the_fallback_aligner(tiny_aligner_native, tiny_ctc_dir, speechlike):
-    stage = Qwen3ForcedAligner(model=str(tiny_aligner_native), fallback="ctc.aligner",
+def test_unsupported_language_goes_to_the_fallback_aligner(tiny_aligner, tiny_ctc_dir, speechlike):
+    stage = Qwen3ForcedAligner(model=str(tiny_aligner), fallback="ctc.aligner",
                                fallback_settings={"model": str(tiny_ctc_dir)})
     stage.ensure_loaded()
     audio = speechlike(8.0, [(0.5, 7.5)])
@@ -86,8 +86,8 @@ def test_unsupported_language_goes_to_the_fallback_aligner(tiny_aligner_native, 
     assert _assert_nested_and_monotone(out) == 4
 
 
-def test_a_failing_fallback_does_not_stop_the_batch(tiny_aligner_native, tmp_path, speechlike):
-    stage = Qwen3ForcedAligner(model=str(tiny_aligner_native))
+def test_a_failing_fallback_does_not_stop_the_batch(tiny_aligner, tmp_path, speechlike):
+    stage = Qwen3ForcedAligner(model=str(tiny_aligner))
     stage.ensure_loaded()
 
     def broken(item):
@@ -114,8 +114,8 @@ def test_whole_file_and_chunks_give_identical_words(tiny_aligner_stage, speechli
     _assert_nested_and_monotone(whole)
 
 
-def test_long_segment_is_aligned_in_windows(tiny_aligner_native, speechlike):
-    stage = Qwen3ForcedAligner(model=str(tiny_aligner_native), max_window=20.0)
+def test_long_segment_is_aligned_in_windows(tiny_aligner, speechlike):
+    stage = Qwen3ForcedAligner(model=str(tiny_aligner), max_window=20.0)
     stage.ensure_loaded()
     audio = speechlike(50.0, [(k + 0.1, k + 0.8) for k in range(50)])
     text = " ".join(f"w{k}" for k in range(60))
@@ -124,8 +124,8 @@ def test_long_segment_is_aligned_in_windows(tiny_aligner_native, speechlike):
     assert out.segments[0].words[-1].span.end > 30.0  # later windows were offset once, not left at zero
 
 
-def test_grouped_segments_share_windows(tiny_aligner_native, speechlike):
-    stage = Qwen3ForcedAligner(model=str(tiny_aligner_native), group_segments=True, max_window=30.0)
+def test_grouped_segments_share_windows(tiny_aligner, speechlike):
+    stage = Qwen3ForcedAligner(model=str(tiny_aligner), group_segments=True, max_window=30.0)
     stage.ensure_loaded()
     audio = speechlike(20.0, [(1, 4), (5, 9)])
     out = stage(AlignInput(audio, Transcript("x", (TranscriptSegment(Span(0.8, 4.2), "alpha beta", "en"),
@@ -141,8 +141,8 @@ def test_contract_language_requirement_and_registration():
         Qwen3AlignerConfig(language="ar")
 
 
-def test_config_language_overrides_segment_language(tiny_aligner_stage, tiny_aligner_native, speechlike):
-    stage = Qwen3ForcedAligner(model=str(tiny_aligner_native), language="zh")
+def test_config_language_overrides_segment_language(tiny_aligner_stage, tiny_aligner, speechlike):
+    stage = Qwen3ForcedAligner(model=str(tiny_aligner), language="zh")
     stage.ensure_loaded()
     audio = speechlike(4.0, [(0.2, 3.8)])
     out = stage(AlignInput(audio, Transcript("x", (TranscriptSegment(Span(0.0, 4.0), "你好", None),))))
