@@ -32,6 +32,7 @@ from qasr_plugins.stage import (
     StageConfig,
     VadInput,
 )
+from qasr_plugins.stages.pieces import wired_regions
 from qasr_plugins.types import Audio, Span, Transcript, TranscriptSegment, Word
 
 BUNDLED_PREFIX = "bundled:"
@@ -163,16 +164,12 @@ def plan_clips(item: AsrInput, max_clip: float, merge_gap: float, padding: float
     """The padded, absolute clips to decode, each with the speaker of the turn it came from."""
     audio = item.audio
     bounds = audio.span
-    pieces: list[tuple[Span, str | None]]
-    if item.diarization is not None:
-        turns = item.diarization.exclusive or item.diarization.turns
-        pieces = [(t.span, t.speaker) for t in turns.turns]
-    else:
+    pieces = wired_regions(item)
+    if pieces is None:  # Whisper invents text over silence: decode only where an energy VAD hears something
         from qasr_plugins.stages.energy_vad import EnergyVad
 
-        speech = item.speech if item.speech is not None else EnergyVad().process([VadInput(audio)])[0]
+        speech = EnergyVad().process([VadInput(audio)])[0]
         pieces = [(r, None) for r in speech.regions]
-    pieces = [(s.clamped(bounds.start, bounds.end), who) for s, who in pieces if s.overlap(bounds) > 0]
     merged: list[tuple[Span, str | None]] = []
     for span, speaker in sorted(pieces, key=lambda p: p[0]):
         if merged:

@@ -24,6 +24,7 @@ from qasr_plugins.qwen3.chunking import ChunkLimits, plan_chunks
 from qasr_plugins.qwen3.languages import LANGUAGES, to_qwen_name
 from qasr_plugins.qwen3.output import REPETITION, TRUNCATED, parse_output, trim_token_loop
 from qasr_plugins.stage import LANGUAGE, TEXT, AsrInput, AsrStage, StageConfig
+from qasr_plugins.stages.pieces import wired_regions
 from qasr_plugins.types import SAMPLE_RATE, Audio, Span, Transcript, TranscriptSegment
 
 MAX_CALL_SECONDS = 1200.0
@@ -125,17 +126,9 @@ class Qwen3Asr(AsrStage):
                              code="I308", hint="Load it with qasr's audio loader, which resamples to 16 kHz.")
         limits = ChunkLimits(max_seconds=cfg.max_chunk, min_seconds=min(cfg.min_chunk, cfg.max_chunk / 2),
                              search=min(cfg.chunk_search, cfg.max_chunk / 2), window=min(0.1, cfg.chunk_search))
-        regions: list[tuple[Span, str | None]]
-        if item.diarization is not None:
-            turns = item.diarization.exclusive or item.diarization.turns
-            regions = [(turn.span, turn.speaker) for turn in turns.turns]
-        elif item.speech is not None:
-            regions = [(span, None) for span in item.speech.regions]
-        else:
-            regions = [(audio.span, None)]
+        regions = wired_regions(item)
         pieces = []
-        for region, speaker in regions:
-            region = region.clamped(audio.span.start, audio.span.end)
+        for region, speaker in [(audio.span, None)] if regions is None else regions:
             if region.duration <= 0:
                 continue
             for span in plan_chunks(audio, region, limits):
