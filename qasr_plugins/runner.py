@@ -180,6 +180,11 @@ class Executor:
                               speech=first("vad"), diarization=first("diarization"), transcript=transcript,
                               provenance=tuple(records), pipeline=self.spec.name, qasr_version=self._qasr_version)
 
+    def bind(self, output_dir: Path) -> None:
+        """Tell every writer where this run writes and which sibling writers it has."""
+        for writer in self.writers.values():
+            writer.bind(output_dir, self.writers)
+
     def render(self, document: ResultDocument) -> dict[str, str | bytes]:
         """Every configured format's content for one document, keyed by file suffix."""
         return {writer.suffix: writer.render(document) for writer in self.writers.values()}
@@ -254,6 +259,7 @@ def process_batch(executor: Executor, batch: Sequence[InputItem], output_dir: Pa
                   on_stage: Callable[[str], None] | None = None) -> Iterable[FileOutcome]:
     """Load, process and write one batch of inputs; yield each input's outcome as it is known."""
     started = time.perf_counter()
+    executor.bind(output_dir)
     audios: list[Audio] = []
     loaded: list[InputItem] = []
     for item in batch:

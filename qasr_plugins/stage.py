@@ -16,6 +16,7 @@ import json
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
+from pathlib import Path
 from typing import Any, ClassVar, Generic, TypeVar, get_type_hints
 
 from pydantic import BaseModel, ConfigDict
@@ -217,6 +218,10 @@ class Writer(ABC):
         """Parts of the result this format needs: ``transcript``, ``speech``, ``diarization`` or a capability
         such as ``word_timestamps``; ``"a|b"`` means either will do."""
         return frozenset()
+
+    def bind(self, output_dir: Path, writers: Mapping[str, Writer]) -> None:
+        """Called before rendering with the run's output directory and every writer of the run (by format), so a
+        writer can refer to its siblings' files (e.g. a manifest naming the CTM files). Default: nothing."""
 
     @abstractmethod
     def render(self, document: ResultDocument) -> str | bytes:

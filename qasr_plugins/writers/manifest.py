@@ -1,14 +1,15 @@
 """The ``manifest`` writer: one NeMo-style JSONL line per input, and ``manifest.jsonl`` joining the run's lines.
 
 Each line has ``audio_filepath``, ``duration`` (and ``offset`` when the input was a cut), ``pred_text`` and, when
-known, ``lang`` (the transcript's single language). The writer cannot see which other formats a run writes, so the
-CTM path NeMo tools read (``word_level_ctm_filepath``, as the NeMo Forced Aligner's output manifest names it) is
-added when ``ctm_dir`` is set: ``<ctm_dir>/<uri>.ctm`` (use the run's output directory when writing ``ctm`` too).
+known, ``lang`` (the transcript's single language). When the run also writes ``ctm``, each line names that file as
+``word_level_ctm_filepath`` (as the NeMo Forced Aligner's output manifest does); ``ctm_dir`` points at CTM files
+written elsewhere instead.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
 
 from qasr_plugins.document import ResultDocument
@@ -26,9 +27,17 @@ class ManifestWriter(Writer):
     suffix = "manifest.jsonl"
     collect_as = "manifest.jsonl"
 
+    def __init__(self, config: StageConfig | None = None, **settings: object) -> None:
+        super().__init__(config, **settings)
+        self._ctm: tuple[Path, str] | None = None  # (directory, suffix) of the run's CTM files
+
     @classmethod
     def requires(cls, config: StageConfig) -> frozenset[str]:
         return frozenset({"transcript"})
+
+    def bind(self, output_dir: Path, writers: Mapping[str, Writer]) -> None:
+        ctm = writers.get("ctm")
+        self._ctm = None if ctm is None else (output_dir.resolve(), ctm.suffix)
 
     def render(self, document: ResultDocument) -> str:
         config: ManifestConfig = self.config  # type: ignore[assignment]
@@ -43,4 +52,7 @@ class ManifestWriter(Writer):
             entry["lang"] = languages[0]
         if config.ctm_dir is not None:
             entry["word_level_ctm_filepath"] = str(Path(config.ctm_dir) / f"{document.uri}.ctm")
+        elif self._ctm is not None:
+            directory, suffix = self._ctm
+            entry["word_level_ctm_filepath"] = str(directory / f"{document.uri}.{suffix}")
         return json.dumps(entry, ensure_ascii=False) + "\n"

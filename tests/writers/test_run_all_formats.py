@@ -71,6 +71,7 @@ def test_every_format_is_written_and_parses(run_dir: Path) -> None:
     assert len(whisperx["word_segments"]) == len(words)
     entry = json.loads((run_dir / "sample.manifest.jsonl").read_text(encoding="utf-8"))
     assert entry["pred_text"] == document.transcript.text and entry["duration"] == pytest.approx(30.0, abs=0.1)
+    assert Path(entry["word_level_ctm_filepath"]) == (run_dir / "sample.ctm").resolve()  # the run also wrote CTM
     joined = (run_dir / "manifest.jsonl").read_text(encoding="utf-8").splitlines()
     assert [json.loads(line) for line in joined] == [entry]
 
