@@ -12,7 +12,7 @@ Both models stay loaded; the two sides run alternately, case by case, so that th
 
 Cases: 30 s with 80 words, and 10 minutes with 1,600 words. Prints a table and writes JSON (``--output``).
 
-    python benchmarks/bench_qwen3_aligner.py --reference-python /work/refenv/bin/python --dtype bfloat16
+    python benchmarks/bench_qwen3_aligner.py --reference-python .refenv/bin/python --dtype bfloat16
 """
 
 from __future__ import annotations
@@ -106,7 +106,7 @@ def build_checkpoint(target: Path, reference_config: Path, dtype: str) -> Path:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--reference-python", default="/work/refenv/bin/python")
+    parser.add_argument("--reference-python", default=str(ROOT / ".refenv" / "bin" / "python"))
     parser.add_argument("--reference-config", type=Path, default=DEFAULT_CONFIG)
     parser.add_argument("--dtype", choices=("bfloat16", "float32"), default="bfloat16")
     parser.add_argument("--threads", type=int, default=2)

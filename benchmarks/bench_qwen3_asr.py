@@ -9,7 +9,7 @@ checkpoint, segments and token budget: random weights never stop on their own, s
     .venv/bin/python benchmarks/bench_qwen3_asr.py --minutes 10
     .venv/bin/python benchmarks/bench_qwen3_asr.py --minutes 1 --methods qasr,naive   # quick look
 
-The official package is measured when ``--official-python`` (default /work/refenv/bin/python) has ``qwen_asr``.
+The official package is measured when ``--official-python`` (default .refenv/bin/python, made by scripts/make_reference_env.sh) has ``qwen_asr``.
 Module-level imports stay within the standard library and numpy so that the official worker can run this file.
 """
 
@@ -145,7 +145,7 @@ def main() -> None:
     parser.add_argument("--methods", default="qasr,naive,official")
     parser.add_argument("--config", type=Path, default=DEFAULT_CONFIG)
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/qasr-bench"))
-    parser.add_argument("--official-python", default="/work/refenv/bin/python")
+    parser.add_argument("--official-python", default=str(HERE.parent / ".refenv" / "bin" / "python"))
     parser.add_argument("--output", type=Path, help="Write the results as JSON here.")
     parser.add_argument("--worker", choices=tuple(WORKERS), help=argparse.SUPPRESS)
     parser.add_argument("--data", type=Path, help=argparse.SUPPRESS)

@@ -4,7 +4,7 @@ Builds the tiny original-layout Qwen3-ForcedAligner checkpoint (deterministic we
 (≤ 8 s) per case, runs ``qwen_asr.Qwen3ForcedAligner.align`` in the reference environment (a separate Python
 with ``qwen-asr==0.0.6``) and writes ``tests/data/golden/qwen3_aligner_<case>.json``.
 
-    python scripts/make_qwen3_aligner_golden.py --reference-python /work/refenv/bin/python
+    python scripts/make_qwen3_aligner_golden.py --reference-python .refenv/bin/python
 """
 
 from __future__ import annotations
@@ -89,7 +89,7 @@ def korean_words(path: Path) -> list[str]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--reference-python", default="/work/refenv/bin/python",
+    parser.add_argument("--reference-python", default=str(ROOT / ".refenv" / "bin" / "python"),
                         help="Python of an environment with qwen-asr==0.0.6 installed.")
     args = parser.parse_args()
     from safetensors.torch import load_file

@@ -7,7 +7,8 @@ Run it in an environment with ``qwen-asr`` (0.0.6, transformers 4.57.x) installe
 qasr's own environment, deterministically:
 
     .venv/bin/python -m qasr_plugins.qwen3.tiny /tmp/tiny-asr-original --layout original
-    /path/to/refenv/bin/python scripts/make_qwen3_asr_golden.py /tmp/tiny-asr-original SAMPLE.wav \\
+    scripts/make_reference_env.sh          # the official package, in .refenv
+    .refenv/bin/python scripts/make_qwen3_asr_golden.py /tmp/tiny-asr-original SAMPLE.wav \\
         tests/data/golden/qwen3_asr_tiny.json
 
 Clips are at most 8 s: longer clips take a different attention path in the official CPU code (full attention
