@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from qasr_plugins.document import ResultDocument
-from qasr_plugins.graph import available_pipelines, load_pipeline
+from qasr_plugins.graph import available_pipelines, load_pipeline, packaged_configs_dir
 
 pytest.importorskip("transformers.models.qwen3_asr", reason="transformers >= 5.13 with qwen3_asr is required")
 
@@ -19,6 +19,19 @@ def test_every_shipped_pipeline_validates() -> None:
     assert {"vad", "offline", "qwen3_asr", "qwen3_asr_aligned", "diarized_transcript"} <= set(available_pipelines())
     for name in available_pipelines():
         assert load_pipeline(name).nodes
+
+
+@pytest.mark.parametrize(("kind", "target"), [("asr", "stages/asr"), ("diarization", "stages/diarization@stages.diar"),
+                                             ("vad", "stages/vad")])
+def test_every_shipped_preset_swaps_into_the_offline_pipeline(kind: str, target: str) -> None:
+    from omegaconf import OmegaConf
+
+    presets = sorted((packaged_configs_dir() / "stages" / kind).glob("*.yaml"))
+    assert presets
+    for preset in presets:
+        spec = load_pipeline("offline", [f"{target}={preset.stem}"], formats=["json"])
+        [node] = [n for n in spec.nodes if n.name == ("diar" if kind == "diarization" else kind)]
+        assert node.stage_name == OmegaConf.load(preset).name, preset.stem
 
 
 def test_diarized_transcript_with_tiny_qwen3_checkpoints(sample_wav: Path, tiny_asr: Path, tiny_aligner_original: Path,
