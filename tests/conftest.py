@@ -14,7 +14,7 @@ def _pyannote_sample_dir() -> Path:
     spec = importlib.util.find_spec("pyannote.audio")
     if spec is None or not spec.submodule_search_locations:
         pytest.skip("pyannote.audio is not installed (it ships the sample recording)")
-    return Path(list(spec.submodule_search_locations)[0]) / "sample"
+    return Path(next(iter(spec.submodule_search_locations))) / "sample"
 
 
 @pytest.fixture(scope="session")

@@ -42,7 +42,7 @@ def test_full_fake_graph_resolves_order_edges_and_capabilities(fake_pipeline: Pa
 
 
 def test_unknown_pipeline_name_suggests() -> None:
-    found, error = codes_and_paths("vda")
+    _found, error = codes_and_paths("vda")
     assert error.code == "C100" and "'vad'" in error.hint
 
 
@@ -78,7 +78,7 @@ def test_invalid_value_names_path() -> None:
 
 
 def test_missing_required_input(fake_pipeline: Path) -> None:
-    found, error = codes_and_paths(fake_pipeline, ["~graph.align.inputs"])
+    found, _error = codes_and_paths(fake_pipeline, ["~graph.align.inputs"])
     assert ("C104", "graph.align.inputs.transcript") in found
 
 
@@ -110,7 +110,7 @@ def test_unmet_requirement_says_what_to_do(fake_pipeline: Path) -> None:
 
 
 def test_unknown_port(fake_pipeline: Path) -> None:
-    found, error = codes_and_paths(fake_pipeline, ["+graph.asr.inputs.regions=vad"])
+    found, _error = codes_and_paths(fake_pipeline, ["+graph.asr.inputs.regions=vad"])
     assert ("C109", "graph.asr.inputs.regions") in found
 
 
@@ -126,12 +126,12 @@ def test_unknown_output_format() -> None:
 
 
 def test_malformed_override() -> None:
-    found, error = codes_and_paths("vad", ["stages.vad.threshold=[unclosed"])
+    _found, error = codes_and_paths("vad", ["stages.vad.threshold=[unclosed"])
     assert error.code == "C112"
 
 
 def test_missing_preset_lists_options() -> None:
-    found, error = codes_and_paths("vad", ["stages/vad=silerro"])
+    _found, error = codes_and_paths("vad", ["stages/vad=silerro"])
     assert error.code == "C100" and "silero" in error.render()
 
 

@@ -108,7 +108,7 @@ def test_cli_plugins_filters_by_kind_and_reports_conflicts(plugin_dirs) -> None:
 def test_cli_plugins_check_imports_and_reports_broken_ones(plugin_dirs) -> None:
     result = _qasr("plugins", "vad", "--check", paths=[plugin_dirs["broken"]])
     assert result.returncode == 2
-    broken = [line for line in result.stdout.splitlines() if "broken.vad" in line][0]
+    broken = next(line for line in result.stdout.splitlines() if "broken.vad" in line)
     assert "qasr-test-broken" in broken and "P201" in broken
-    silero = [line for line in result.stdout.splitlines() if "silero.vad" in line][0]
+    silero = next(line for line in result.stdout.splitlines() if "silero.vad" in line)
     assert silero.rstrip().endswith("ok")

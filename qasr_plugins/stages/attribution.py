@@ -28,8 +28,8 @@ from dataclasses import dataclass, replace
 from pydantic import Field
 
 from qasr_plugins.stage import AttributionInput, AttributionStage, StageConfig
-from qasr_plugins.types import Diarization, Span, Transcript, TranscriptSegment, Turn, Word
 from qasr_plugins.text import word_pieces
+from qasr_plugins.types import Diarization, Span, Transcript, TranscriptSegment, Turn, Word
 
 OVERLAP_FLAG = "overlap"
 NEAREST_FLAG = "nearest"

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from pydantic import Field
 
 from qasr_plugins.stage import StageConfig
-from qasr_plugins.types import Span, Transcript, TranscriptSegment
 from qasr_plugins.text import segment_pieces
+from qasr_plugins.types import Span, Transcript, TranscriptSegment
 
 SENTENCE_END = tuple(".?!…。？！")
 _CJK = "\u3040-\u30FF\u3400-\u4DBF\u4E00-\u9FFF\uF900-\uFAFF"

@@ -19,8 +19,8 @@ from typing import Any
 
 from qasr_plugins.document import ResultDocument
 from qasr_plugins.stage import StageConfig, Writer
-from qasr_plugins.types import TranscriptSegment
 from qasr_plugins.text import segment_pieces
+from qasr_plugins.types import TranscriptSegment
 
 
 class WhisperxConfig(StageConfig):

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from qasr_plugins.types import Word
 from qasr_plugins.text import Piece, word_pieces
+from qasr_plugins.types import Word
 
 
 def test_punctuation_stays_with_the_word_before_it() -> None:
