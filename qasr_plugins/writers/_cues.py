@@ -3,12 +3,15 @@
 Tokens are the words with their punctuation (see :mod:`qasr_plugins.text`); a segment without timed words is
 split into tokens whose times are spread over the segment in proportion to their length. Tokens are packed greedily
 into cues that never mix speakers or segments and respect the line, length and duration limits; a cue also ends
-after sentence-final punctuation or before a pause, when those options are on.
+after sentence-final punctuation or before a pause, when those options are on. Line length is measured in display
+cells, as a terminal or a subtitle renderer lays text out: full-width characters (CJK ideographs, kana, Hangul,
+full-width punctuation) take two, combining marks none.
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
@@ -26,7 +29,8 @@ _TOKEN = re.compile(rf"[{_CJK}][^\s\w]*|[^\s{_CJK}]+")  # one CJK character (wit
 class CueConfig(StageConfig):
     """Layout of subtitle cues (SRT and VTT)."""
 
-    max_chars_per_line: int = Field(42, ge=1)
+    max_chars_per_line: int = Field(42, ge=1, description="Line width in display cells (a full-width character "
+                                    "counts two: 42 cells hold 21 CJK characters).")
     max_lines: int = Field(2, ge=1)
     max_duration: float = Field(7.0, gt=0)
     split_on_punctuation: bool = True
@@ -80,12 +84,17 @@ def line_text(tokens: Sequence[Token], show: Callable[[Token], str] = lambda t: 
     return "".join(show(t) + (" " if t.gap and i < len(tokens) - 1 else "") for i, t in enumerate(tokens))
 
 
+def display_width(text: str) -> int:
+    """Display cells ``text`` takes: two per wide or full-width character, none per combining mark, else one."""
+    return sum(0 if unicodedata.combining(c) else 2 if unicodedata.east_asian_width(c) in ("W", "F") else 1 for c in text)
+
+
 def wrap(tokens: Sequence[Token], width: int) -> list[tuple[Token, ...]]:
-    """Greedy line filling; a token longer than ``width`` gets a line of its own."""
+    """Greedy line filling to ``width`` display cells; a token wider than that gets a line of its own."""
     rows: list[tuple[Token, ...]] = []
     current: tuple[Token, ...] = ()
     for token in tokens:
-        if current and len(line_text((*current, token))) > width:
+        if current and display_width(line_text((*current, token))) > width:
             rows.append(current)
             current = (token,)
         else:

@@ -78,6 +78,24 @@ def test_cue_limits_are_respected() -> None:
     assert " ".join(s.content.replace("\n", " ") for s in subs) == segment.text
 
 
+def test_cjk_lines_are_measured_in_display_cells() -> None:
+    from qasr_plugins.writers._cues import display_width
+
+    assert display_width("abc") == 3 and display_width("你好") == 4 and display_width("안녕") == 4
+    assert display_width("カナ、！") == 8 and display_width("e\u0301") == 1  # full-width punctuation; a combining accent
+    text = "今天我们讨论一下下个季度的计划和预算安排然后再决定谁负责哪一部分工作"
+    words = tuple(Word(c, Span(i * 0.2, i * 0.2 + 0.15), "A") for i, c in enumerate(text))
+    segment = TranscriptSegment(Span(0, len(text) * 0.2), text, language="zh", speaker="A", words=words)
+    document = ResultDocument("u", _audio(), transcript=Transcript("u", (segment,)))
+    import srt
+
+    subs = list(srt.parse(SrtWriter(max_chars_per_line=20, max_lines=2, max_duration=60.0,
+                                    speaker_labels=False).render(document)))
+    lines = [line for s in subs for line in s.content.split("\n")]
+    assert all(len(line) <= 10 for line in lines) and max(len(line) for line in lines) == 10
+    assert "".join(lines) == text
+
+
 def test_cues_split_at_pauses() -> None:
     words = (Word("one", Span(0, 0.4), "A"), Word("two", Span(2.0, 2.4), "A"))
     document = ResultDocument("u", _audio(), transcript=Transcript("u", (
