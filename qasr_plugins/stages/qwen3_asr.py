@@ -95,19 +95,27 @@ class Qwen3Asr(AsrStage):
             import torch
 
             torch.set_num_threads(cfg.threads)
-        self._loaded_model = load_model(cfg.model, kind="asr", revision=cfg.revision, cache_dir=cfg.cache_dir,
-                                        dtype=cfg.dtype, device=cfg.device)
+        loaded = load_model(cfg.model, kind="asr", revision=cfg.revision, cache_dir=cfg.cache_dir, dtype=cfg.dtype,
+                            device=cfg.device)
+        self.attach(loaded.model, loaded.processor)
+
+    def attach(self, model: Any, processor: Any) -> None:
+        """Run an already loaded model and processor (e.g. ones restored from a ``.nemo`` file) instead of loading
+        ``model``; the stage counts as loaded. Its device and dtype are the model's."""
+        cfg: Qwen3AsrConfig = self.config  # type: ignore[assignment]
+        self._model, self._processor = model, processor
         self._language = None if cfg.language is None else to_qwen_name(cfg.language, where="language")
+        self._loaded = True
 
     @property
     def model(self) -> Any:
         """The loaded ``Qwen3ASRForConditionalGeneration``."""
-        return self._loaded_model.model
+        return self._model
 
     @property
     def processor(self) -> Any:
         """The loaded ``Qwen3ASRProcessor``."""
-        return self._loaded_model.processor
+        return self._processor
 
     def process(self, batch: Sequence[AsrInput]) -> list[Transcript]:
         pieces = [piece for index, item in enumerate(batch) for piece in self.plan(index, item)]

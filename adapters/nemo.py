@@ -1,0 +1,255 @@
+"""Qwen3-ASR where NeMo expects an ``ASRModel``: ``transcribe()``, ``.nemo`` files, NeMo's transcription scripts.
+
+    from qasr_plugins.adapters.nemo import Qwen3ASRModel
+
+    model = Qwen3ASRModel.from_pretrained("Qwen/Qwen3-ASR-0.6B-hf")   # hub id, HF cache or directory, either layout
+    model.transcribe(["a.wav", "b.wav"], batch_size=8)               # ["text a", "text b"]
+    model.transcribe("manifest.json", return_hypotheses=True)        # Hypothesis: .text, .langs (BCP-47)
+    model.save_to("qwen3-asr-0.6b.nemo")                             # config, tokenizer files and weights
+    ASRModel.restore_from("qwen3-asr-0.6b.nemo")                     # after importing this module
+
+Audio comes in as NeMo accepts it — paths, a NeMo manifest (``offset``/``duration`` honoured, relative paths resolved
+against the manifest), numpy arrays or tensors at ``cfg.sample_rate`` (16 kHz) — and is read by NeMo's
+``AudioSegment`` (``channel_selector``, ``augmentor``). Recognition is qasr's ``qwen3.asr`` engine: long audio is
+cut at quiet points, clips are batched by length, the released prompt is used token for token, and the language is
+identified unless ``cfg.transcribe.language`` forces one. ``cfg.transcribe`` holds the engine's settings (language,
+context, batch limits, ``max_new_tokens`` …); the model's dtype is ``cfg.dtype``.
+
+A ``.nemo`` file holds the checkpoint's configuration and tokenizer files as one artifact and the weights as the
+model's state dict. NeMo only rebuilds classes under an allow-list of module prefixes; importing this module adds
+exactly this class to it, so ``ASRModel.restore_from`` works once ``qasr_plugins.adapters.nemo`` is imported, and
+``Qwen3ASRModel.restore_from`` and NeMo's ``transcribe_speech.py`` (which imports the stored class) always do.
+
+Qwen3-ASR gives no timestamps: ``timestamps=True`` is refused (``S415``); align with ``qasr align`` or the
+``qwen3_asr_aligned`` pipeline. Training is not supported (inference only).
+"""
+
+from __future__ import annotations
+
+import tarfile
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from nemo.collections.asr.models import ASRModel
+from nemo.collections.asr.parts.mixins import ASRTranscriptionMixin
+from nemo.collections.asr.parts.preprocessing.segment import AudioSegment
+from nemo.collections.asr.parts.utils.rnnt_utils import Hypothesis
+from nemo.collections.common.parts.preprocessing.manifest import get_full_path
+from nemo.core.classes import common as nemo_common
+from omegaconf import DictConfig, OmegaConf
+from torch.utils.data import DataLoader, Dataset
+
+from qasr_plugins.alignment.text import SPACELESS, normalize_language
+from qasr_plugins.errors import ConfigError, StageError
+from qasr_plugins.graph import build_config
+from qasr_plugins.stage import AsrInput
+from qasr_plugins.stages.qwen3_asr import Qwen3Asr
+from qasr_plugins.types import SAMPLE_RATE, Audio, Transcript
+
+#: Files of a checkpoint directory that are not weights: configuration, tokenizer, processor, chat template.
+_WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth", ".ckpt", ".msgpack", ".h5")
+#: Engine settings a ``.nemo`` file carries (loading settings — model, revision, device — are the file's business).
+_ENGINE_SETTINGS = ("language", "context", "batch_size", "batch_seconds", "max_new_tokens", "repetition_threshold",
+                    "max_chunk", "min_chunk", "chunk_search")
+
+
+class Qwen3ASRModel(ASRModel, ASRTranscriptionMixin):
+    """Qwen3-ASR (0.6B / 1.7B) as a NeMo ``ASRModel``: language identification and recognition, inference only.
+
+    Args:
+        cfg: ``sample_rate``, ``checkpoint_files`` (a tar of the checkpoint's non-weight files), ``source`` (where
+            it came from), ``dtype`` and ``transcribe`` (engine settings). Build one with :meth:`from_pretrained`.
+        trainer: Unused (NeMo passes one to every model).
+    """
+
+    def __init__(self, cfg: DictConfig, trainer: Any = None) -> None:
+        from transformers import AutoConfig, AutoProcessor, GenerationConfig, Qwen3ASRForConditionalGeneration
+        from transformers.initialization import no_init_weights
+
+        super().__init__(cfg=cfg, trainer=trainer)
+        files = self.register_artifact("checkpoint_files", cfg.checkpoint_files)
+        with tempfile.TemporaryDirectory() as scratch:  # artifacts live only while a restore runs
+            with tarfile.open(files) as archive:
+                archive.extractall(scratch, filter="data")
+            config = AutoConfig.from_pretrained(scratch)
+            processor = AutoProcessor.from_pretrained(scratch)
+            generation = GenerationConfig.from_pretrained(scratch) if (Path(scratch) / "generation_config.json"
+                                                                       ).is_file() else None
+        with no_init_weights():  # the weights come from the checkpoint or the .nemo state dict
+            network = Qwen3ASRForConditionalGeneration._from_config(config, dtype=getattr(torch, cfg.dtype))
+        if generation is not None:
+            network.generation_config = generation
+        self.model = network.eval()
+        self.decoding = None  # read by NeMo's transcribe_speech.py; Qwen3-ASR decodes greedily
+        settings = OmegaConf.to_container(cfg.transcribe, resolve=True) if "transcribe" in cfg else {}
+        self._engine = Qwen3Asr(build_config(Qwen3Asr, {"model": str(cfg.source), "dtype": cfg.dtype, **settings},
+                                             "transcribe", "qwen3.asr"))
+        self._engine.attach(self.model, processor)
+
+    @classmethod
+    def from_pretrained(cls, model_name: str, *, revision: str | None = None, cache_dir: str | None = None,
+                        dtype: str = "float32", device: str = "cpu", map_location: Any = None,
+                        **settings: Any) -> Qwen3ASRModel:
+        """Load a Qwen3-ASR checkpoint (hub id, Hugging Face cache or local directory; native ``-hf`` or original
+        layout), or restore a ``.nemo`` file.
+
+        Args:
+            model_name: ``Qwen/Qwen3-ASR-0.6B-hf``, ``Qwen/Qwen3-ASR-1.7B-hf``, a directory, or a ``.nemo`` path.
+            revision: Hub revision.
+            cache_dir: Hugging Face cache directory.
+            dtype: ``float32`` or ``bfloat16``.
+            device: Where the model runs (``map_location`` is accepted as NeMo's name for it).
+            **settings: Engine settings (``language``, ``context``, ``batch_size``, ``max_new_tokens`` …).
+
+        Raises:
+            StageError: The checkpoint cannot be found or read (``S404``–``S406``).
+            ConfigError: ``C102`` an unknown setting; ``C103`` (in :class:`ConfigErrors`) a bad value.
+        """
+        if str(model_name).endswith(".nemo"):
+            return cls.restore_from(str(model_name), map_location=map_location or device)  # type: ignore[return-value]
+        from qasr_plugins.qwen3.loading import load_model
+
+        unknown = sorted(set(settings) - set(_ENGINE_SETTINGS))
+        if unknown:
+            raise ConfigError(f"unknown Qwen3-ASR settings: {', '.join(unknown)}", where="from_pretrained",
+                              code="C102", hint="Known: " + ", ".join(_ENGINE_SETTINGS) + ".")
+        engine = build_config(Qwen3Asr, {"model": model_name, "dtype": dtype, **settings}, "from_pretrained",
+                              "qwen3.asr")  # checked before any weights load
+        loaded = load_model(model_name, kind="asr", revision=revision, cache_dir=cache_dir, dtype=dtype,
+                            device=str(map_location or device))
+        scratch = tempfile.TemporaryDirectory(prefix="qasr-nemo-")
+        files = Path(scratch.name) / "checkpoint_files.tar"
+        _pack_non_weights(loaded.checkpoint, files)
+        cfg = OmegaConf.create({"sample_rate": SAMPLE_RATE, "checkpoint_files": str(files), "source": model_name,
+                                "dtype": dtype,
+                                "transcribe": {name: getattr(engine, name) for name in _ENGINE_SETTINGS}})
+        instance = cls(cfg)
+        instance._scratch = scratch  # the artifact must outlive __init__ until save_to copies it
+        instance.model = loaded.model
+        instance._engine.attach(loaded.model, loaded.processor)
+        return instance
+
+    @classmethod
+    def from_config_dict(cls, config: Any, trainer: Any = None) -> Qwen3ASRModel:
+        """Build from a stored config (what ``restore_from`` does), independent of NeMo's target allow-list."""
+        return cls(cfg=config if isinstance(config, DictConfig) else OmegaConf.create(config), trainer=trainer)
+
+    @classmethod
+    def list_available_models(cls) -> list[Any]:
+        """No NGC entries: use a Qwen hub id or directory with :meth:`from_pretrained`."""
+        return []
+
+    def setup_training_data(self, train_data_config: Any) -> None:
+        raise StageError("Qwen3ASRModel is inference only.", where="train_ds", code="S416",
+                         hint="Fine-tune Qwen3-ASR with transformers; convert the result with from_pretrained.")
+
+    def setup_validation_data(self, val_data_config: Any) -> None:
+        raise StageError("Qwen3ASRModel is inference only.", where="validation_ds", code="S416",
+                         hint="Evaluate transcripts with `qasr eval` or NeMo's speech_to_text_eval.py.")
+
+    # ---- NeMo's transcription hooks -------------------------------------------------------------------------
+
+    def _transcribe_on_begin(self, audio: Any, trcfg: Any) -> None:
+        if getattr(trcfg, "timestamps", None):
+            raise StageError("Qwen3-ASR gives no timestamps.", where="transcribe.timestamps", code="S415",
+                             hint="Transcribe without timestamps, then align: `qasr align`, or run the "
+                                  "qwen3_asr_aligned pipeline (Qwen3-ForcedAligner).")
+        super()._transcribe_on_begin(audio, trcfg)
+        self._engine.config = self._engine.config.model_copy(update={"batch_size": trcfg.batch_size})
+
+    def _transcribe_input_manifest_processing(self, audio_files: list[Any], temp_dir: str,
+                                              trcfg: Any) -> dict[str, Any]:
+        manifest = getattr(trcfg._internal, "manifest_filepath", None)
+        items = []
+        for entry in audio_files:
+            item = dict(entry) if isinstance(entry, dict) else {"audio_filepath": str(entry)}
+            if manifest:
+                item["audio_filepath"] = get_full_path(item["audio_filepath"], manifest_file=manifest)
+            items.append(item)
+        return {"items": items, "batch_size": trcfg.batch_size, "num_workers": trcfg.num_workers or 0,
+                "channel_selector": trcfg.channel_selector, "augmentor": trcfg.augmentor}
+
+    def _setup_transcribe_dataloader(self, config: dict[str, Any]) -> DataLoader:
+        clips = _Clips(config["items"], int(self.cfg.sample_rate), config.get("channel_selector"),
+                       config.get("augmentor"))
+        return DataLoader(clips, batch_size=config["batch_size"], num_workers=config.get("num_workers") or 0,
+                          collate_fn=_as_list)
+
+    def _setup_transcribe_tensor_dataloader(self, config: dict[str, Any], trcfg: Any) -> DataLoader:
+        arrays = [torch.as_tensor(t).detach().float().cpu().numpy().reshape(-1) for t in config["audio_tensors"]]
+        return self._setup_transcribe_dataloader({**config, "items": arrays, "num_workers": 0})
+
+    def _transcribe_forward(self, batch: list[np.ndarray], trcfg: Any) -> list[Transcript]:
+        items = [AsrInput(Audio(f"clip-{index}", waveform)) for index, waveform in enumerate(batch)]
+        return self._engine.process(items)
+
+    def _transcribe_output_processing(self, outputs: list[Transcript], trcfg: Any) -> list[str] | list[Hypothesis]:
+        if not trcfg.return_hypotheses:
+            return [transcript_text(t) for t in outputs]
+        hypotheses = []
+        for transcript in outputs:
+            hypothesis = Hypothesis(score=0.0, y_sequence=[], text=transcript_text(transcript))
+            hypothesis.langs = transcript.languages[0] if len(transcript.languages) == 1 else (
+                ",".join(transcript.languages) or None)
+            hypothesis.langs_chars = None
+            hypotheses.append(hypothesis)
+        return hypotheses
+
+
+def transcript_text(transcript: Transcript) -> str:
+    """The clip's text: its pieces joined by a space, or directly in languages written without spaces."""
+    text = ""
+    for segment in transcript.segments:
+        piece = segment.text.strip()
+        if not piece:
+            continue
+        spaceless = normalize_language(segment.language) in SPACELESS
+        text += piece if not text or spaceless else " " + piece
+    return text
+
+
+class _Clips(Dataset):
+    """Clips as float32 waveforms at ``sample_rate``: arrays as given, manifest items read by NeMo."""
+
+    def __init__(self, items: Sequence[Any], sample_rate: int, channel_selector: Any = None,
+                 augmentor: Any = None) -> None:
+        self.items, self.sample_rate = list(items), sample_rate
+        self.channel_selector, self.augmentor = channel_selector, augmentor
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __getitem__(self, index: int) -> np.ndarray:
+        item = self.items[index]
+        if isinstance(item, np.ndarray):
+            return item.astype(np.float32, copy=False)
+        segment = AudioSegment.from_file(item["audio_filepath"], target_sr=self.sample_rate,
+                                         offset=float(item.get("offset") or 0.0),
+                                         duration=float(item.get("duration") or 0.0),
+                                         channel_selector=self.channel_selector)
+        if self.augmentor is not None:
+            self.augmentor.perturb(segment)
+        return np.asarray(segment.samples, dtype=np.float32)
+
+
+def _as_list(batch: list[np.ndarray]) -> list[np.ndarray]:
+    return list(batch)
+
+
+def _pack_non_weights(checkpoint: Path, target: Path) -> None:
+    with tarfile.open(target, "w") as archive:
+        for file in sorted(checkpoint.iterdir()):
+            if file.is_file() and not file.name.endswith(_WEIGHT_SUFFIXES) and not file.name.endswith(
+                    ".index.json"):
+                archive.add(file, arcname=file.name)
+
+
+_TARGET = f"{Qwen3ASRModel.__module__}.{Qwen3ASRModel.__qualname__}"
+if _TARGET not in nemo_common.ALLOWED_TARGET_PREFIXES:
+    nemo_common.ALLOWED_TARGET_PREFIXES.append(_TARGET)
+
+__all__ = ["Qwen3ASRModel", "transcript_text"]

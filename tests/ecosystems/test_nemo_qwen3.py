@@ -1,0 +1,172 @@
+"""Qwen3-ASR as a NeMo ASRModel, on tiny checkpoints built offline: transcribe(), .nemo files, NeMo's script flow."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("nemo.collections.asr", reason="needs qasr-plugins[nemo]")
+pytest.importorskip("transformers.models.qwen3_asr", reason="needs transformers with qwen3_asr")
+
+import torch
+from nemo.collections.asr.models import ASRModel
+from nemo.collections.asr.parts.utils.rnnt_utils import Hypothesis
+from qasr_plugins.adapters.nemo import Qwen3ASRModel, transcript_text
+
+from qasr_plugins.audio import load_audio
+from qasr_plugins.errors import ConfigError, ConfigErrors, StageError
+from qasr_plugins.stage import AsrInput
+from qasr_plugins.stages.qwen3_asr import Qwen3Asr
+from qasr_plugins.types import Span, Transcript, TranscriptSegment
+
+ANSWER = "language English<asr_text>hello world"
+TOKENS = 8  # random tiny weights ramble: keep answers short
+
+
+@pytest.fixture(scope="module")
+def scripted(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from qasr_plugins.qwen3.tiny import build_scripted
+
+    return build_scripted(tmp_path_factory.mktemp("scripted") / "checkpoint", ANSWER)
+
+
+@pytest.fixture(scope="module")
+def scripted_model(scripted: Path) -> Qwen3ASRModel:
+    return Qwen3ASRModel.from_pretrained(str(scripted))
+
+
+@pytest.fixture(scope="module")
+def random_model(tiny_asr: Path) -> Qwen3ASRModel:
+    return Qwen3ASRModel.from_pretrained(str(tiny_asr), max_new_tokens=TOKENS)
+
+
+@pytest.fixture(scope="module")
+def engine(tiny_asr: Path) -> Qwen3Asr:
+    stage = Qwen3Asr(model=str(tiny_asr), max_new_tokens=TOKENS)
+    stage.ensure_loaded()
+    return stage
+
+
+def _engine_text(engine: Qwen3Asr, path: Path, span: Span | None = None) -> str:
+    audio = load_audio(path)
+    if span is not None:
+        audio = audio.crop(span)
+    return transcript_text(engine.process([AsrInput(audio)])[0])
+
+
+def test_is_a_nemo_asr_model_with_nemo_results(scripted_model: Qwen3ASRModel, sample_wav: Path) -> None:
+    assert isinstance(scripted_model, ASRModel)
+    assert scripted_model.transcribe([str(sample_wav)] * 3, batch_size=2, verbose=False) == ["hello world"] * 3
+    [hypothesis] = scripted_model.transcribe(str(sample_wav), return_hypotheses=True, verbose=False)
+    assert isinstance(hypothesis, Hypothesis) and hypothesis.text == "hello world" and hypothesis.langs == "en"
+
+
+def test_the_audio_reaches_the_engine_as_qasr_reads_it(random_model: Qwen3ASRModel, engine: Qwen3Asr,
+                                                       sample_wav: Path, tmp_path: Path) -> None:
+    """A random model's answer depends on every sample: equal answers mean equal audio."""
+    whole = _engine_text(engine, sample_wav)
+    part = _engine_text(engine, sample_wav, Span(6.0, 11.0))
+    assert whole != part
+    assert random_model.transcribe([str(sample_wav)], verbose=False) == [whole]
+    waveform = load_audio(sample_wav).waveform
+    assert random_model.transcribe([waveform, torch.from_numpy(waveform)], batch_size=2, verbose=False) == [whole] * 2
+    # a NeMo manifest: relative paths resolved against it, offset and duration honoured
+    (tmp_path / "audio").mkdir()
+    (tmp_path / "audio" / "sample.wav").symlink_to(sample_wav)
+    manifest = tmp_path / "manifest.json"
+    manifest.write_text(json.dumps({"audio_filepath": "audio/sample.wav", "offset": 6.0, "duration": 5.0}) + "\n"
+                        + json.dumps({"audio_filepath": "audio/sample.wav", "duration": 30.0}) + "\n")
+    assert random_model.transcribe(str(manifest), batch_size=2, verbose=False) == [part, whole]
+
+
+def test_forced_language_and_engine_settings(scripted: Path, sample_wav: Path) -> None:
+    model = Qwen3ASRModel.from_pretrained(str(scripted), language="English", context="Chicago")
+    assert model.cfg.transcribe.language == "English" and model.cfg.transcribe.context == "Chicago"
+    [hypothesis] = model.transcribe([str(sample_wav)], return_hypotheses=True, verbose=False)
+    assert hypothesis.langs == "en"
+    with pytest.raises(ConfigError) as unknown:
+        Qwen3ASRModel.from_pretrained(str(scripted), beam_size=4)
+    assert unknown.value.code == "C102" and "beam_size" in unknown.value.message
+    with pytest.raises(ConfigErrors) as invalid:
+        Qwen3ASRModel.from_pretrained(str(scripted), language="Klingon")
+    assert invalid.value.errors[0].where == "from_pretrained.language"
+
+
+def test_bfloat16(scripted: Path, sample_wav: Path) -> None:
+    model = Qwen3ASRModel.from_pretrained(str(scripted), dtype="bfloat16")
+    assert next(model.parameters()).dtype == torch.bfloat16
+    assert model.transcribe([str(sample_wav)], verbose=False) == ["hello world"]
+
+
+def test_timestamps_and_training_are_refused(scripted_model: Qwen3ASRModel, sample_wav: Path) -> None:
+    with pytest.raises(StageError) as timestamps:
+        scripted_model.transcribe([str(sample_wav)], timestamps=True, verbose=False)
+    assert timestamps.value.code == "S415" and "qasr align" in timestamps.value.hint
+    with pytest.raises(StageError) as training:
+        scripted_model.setup_training_data({"manifest_filepath": "train.json"})
+    assert training.value.code == "S416"
+
+
+def test_nemo_file_round_trip_in_process(random_model: Qwen3ASRModel, sample_wav: Path, tmp_path: Path) -> None:
+    path = tmp_path / "qwen3.nemo"
+    random_model.save_to(str(path))
+    restored = ASRModel.restore_from(str(path), map_location="cpu")
+    assert type(restored) is Qwen3ASRModel
+    original, loaded = random_model.state_dict(), restored.state_dict()
+    assert original.keys() == loaded.keys() and all(torch.equal(original[k], loaded[k]) for k in original)
+    assert restored.cfg.transcribe.max_new_tokens == TOKENS
+    assert restored.transcribe([str(sample_wav)], verbose=False) == random_model.transcribe([str(sample_wav)],
+                                                                                          verbose=False)
+    again = tmp_path / "again.nemo"
+    restored.save_to(str(again))  # a restored model saves again (its artifact is carried over)
+    assert Qwen3ASRModel.restore_from(str(again), map_location="cpu").transcribe(
+        [str(sample_wav)], verbose=False) == restored.transcribe([str(sample_wav)], verbose=False)
+
+
+def test_nemo_transcription_script_flow_in_a_fresh_process(scripted_model: Qwen3ASRModel, sample_wav: Path,
+                                                           tmp_path: Path) -> None:
+    """What NeMo's examples/asr/transcribe_speech.py does: restore by stored class, transcribe a manifest with the
+    model's transcribe config, write predictions — with nothing of qasr imported beforehand."""
+    path = tmp_path / "scripted.nemo"
+    scripted_model.save_to(str(path))
+    manifest = tmp_path / "in.json"
+    manifest.write_text(json.dumps({"audio_filepath": str(sample_wav), "duration": 30.0, "text": "x"}) + "\n")
+    script = textwrap.dedent(f"""
+        import torch
+        from omegaconf import OmegaConf
+        from nemo.collections.asr.parts.utils.transcribe_utils import setup_model, write_transcription
+        cfg = OmegaConf.create({{"model_path": {str(path)!r}, "pretrained_name": None, "audio_dir": None,
+                                 "dataset_manifest": {str(manifest)!r}, "append_pred": False,
+                                 "pred_name_postfix": None, "output_filename": {str(tmp_path / "out.json")!r},
+                                 "decoding": {{"beam": {{"return_best_hypothesis": True}}}}}})
+        model, name = setup_model(cfg, torch.device("cpu"))
+        options = model.get_transcribe_config()
+        options.batch_size, options.return_hypotheses, options.verbose = 2, True, False
+        hypotheses = model.transcribe(audio={str(manifest)!r}, override_config=options)
+        write_transcription(hypotheses, cfg, name, compute_langs=True)
+        print(type(model).__name__, name)
+        """)
+    env = dict(os.environ, HF_HUB_OFFLINE="1")
+    result = subprocess.run([sys.executable, "-c", script], check=False, capture_output=True, text=True, env=env,
+                            cwd=tmp_path, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.strip().splitlines()[-1] == "Qwen3ASRModel scripted"
+    [line] = (tmp_path / "out.json").read_text().splitlines()
+    written = json.loads(line)
+    assert written["pred_text"] == "hello world" and written["pred_lang"] == "en" and written["text"] == "x"
+
+
+def test_texts_join_without_spaces_where_languages_write_none() -> None:
+    def transcript(*pieces: tuple[str, str]) -> Transcript:
+        return Transcript("u", tuple(TranscriptSegment(Span(i, i + 1), text, language=language)
+                                     for i, (text, language) in enumerate(pieces)))
+
+    assert transcript_text(transcript(("你好", "zh"), ("世界", "zh"))) == "你好世界"
+    assert transcript_text(transcript(("hello", "en"), (" world ", "en"), ("", None))) == "hello world"
+    assert transcript_text(transcript(("hello", "en"), ("世界", "zh-x-sichuan"))) == "hello世界"
