@@ -5,6 +5,8 @@
     model = Qwen3ASRModel.from_pretrained("Qwen/Qwen3-ASR-0.6B-hf")   # hub id, HF cache or directory, either layout
     model.transcribe(["a.wav", "b.wav"], batch_size=8)               # ["text a", "text b"]
     model.transcribe("manifest.json", return_hypotheses=True)        # Hypothesis: .text, .langs (BCP-47)
+    timed = Qwen3ASRModel.from_pretrained("Qwen/Qwen3-ASR-0.6B-hf", aligner="Qwen/Qwen3-ForcedAligner-0.6B-hf")
+    timed.transcribe(["a.wav"], timestamps=True)[0].timestamp        # {"word": [...], "segment": [...]}
     model.save_to("qwen3-asr-0.6b.nemo")                             # config, tokenizer files and weights
     ASRModel.restore_from("qwen3-asr-0.6b.nemo")                     # after importing this module
 
@@ -15,20 +17,25 @@ cut at quiet points, clips are batched by length, the released prompt is used to
 identified unless ``cfg.transcribe.language`` forces one. ``cfg.transcribe`` holds the engine's settings (language,
 context, batch limits, ``max_new_tokens`` …); the model's dtype is ``cfg.dtype``.
 
-A ``.nemo`` file holds the checkpoint's configuration and tokenizer files as one artifact and the weights as the
-model's state dict. NeMo only rebuilds classes under an allow-list of module prefixes; importing this module adds
-exactly this class to it, so ``ASRModel.restore_from`` works once ``qasr_plugins.adapters.nemo`` is imported, and
-``Qwen3ASRModel.restore_from`` and NeMo's ``transcribe_speech.py`` (which imports the stored class) always do.
+With an aligner, ``timestamps=True`` runs qasr's ``qwen3.forced_aligner`` on each clip's transcript and puts NeMo's
+timestamp dict on the hypotheses: ``word`` and ``segment`` entries with ``start``/``end`` in seconds and
+``start_offset``/``end_offset`` in the aligner's 80 ms steps (words in languages the aligner lacks stay untimed and
+are left out).
 
-Qwen3-ASR gives no timestamps: ``timestamps=True`` is refused (``S415``); align with ``qasr align`` or the
-``qwen3_asr_aligned`` pipeline. Training is not supported (inference only).
+A ``.nemo`` file holds each checkpoint's configuration and tokenizer files as an artifact and the weights (ASR and
+aligner) as the model's state dict. NeMo only rebuilds classes under an allow-list of module prefixes; importing
+this module adds exactly this class to it, so ``ASRModel.restore_from`` works once ``qasr_plugins.adapters.nemo``
+is imported, and ``Qwen3ASRModel.restore_from`` and NeMo's ``transcribe_speech.py`` (which imports the stored
+class) always do.
+
+Without an aligner ``timestamps=True`` is refused (``S415``). Training is not supported (inference only).
 """
 
 from __future__ import annotations
 
 import tarfile
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -46,91 +53,108 @@ from torch.utils.data import DataLoader, Dataset
 from qasr_plugins.alignment.text import SPACELESS, normalize_language
 from qasr_plugins.errors import ConfigError, StageError
 from qasr_plugins.graph import build_config
-from qasr_plugins.stage import AsrInput
+from qasr_plugins.stage import AlignInput, AsrInput
+from qasr_plugins.stages.qwen3_aligner import Qwen3ForcedAligner
 from qasr_plugins.stages.qwen3_asr import Qwen3Asr
-from qasr_plugins.types import SAMPLE_RATE, Audio, Transcript
+from qasr_plugins.types import SAMPLE_RATE, Audio, Span, Transcript
 
 #: Files of a checkpoint directory that are not weights: configuration, tokenizer, processor, chat template.
 _WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth", ".ckpt", ".msgpack", ".h5")
 #: Engine settings a ``.nemo`` file carries (loading settings — model, revision, device — are the file's business).
 _ENGINE_SETTINGS = ("language", "context", "batch_size", "batch_seconds", "max_new_tokens", "repetition_threshold",
                     "max_chunk", "min_chunk", "chunk_search")
+#: Aligner settings a ``.nemo`` file carries (no fallback stage or dictionary file: they would not travel with it).
+_ALIGNER_SETTINGS = ("language", "max_window", "group_segments", "batch_size", "repair", "realign",
+                     "max_word_duration", "max_char_duration")
 
 
 class Qwen3ASRModel(ASRModel, ASRTranscriptionMixin):
-    """Qwen3-ASR (0.6B / 1.7B) as a NeMo ``ASRModel``: language identification and recognition, inference only.
+    """Qwen3-ASR (0.6B / 1.7B) as a NeMo ``ASRModel``: language identification and recognition, and word/segment
+    timestamps when a Qwen3-ForcedAligner is attached; inference only.
 
     Args:
         cfg: ``sample_rate``, ``checkpoint_files`` (a tar of the checkpoint's non-weight files), ``source`` (where
-            it came from), ``dtype`` and ``transcribe`` (engine settings). Build one with :meth:`from_pretrained`.
+            it came from), ``dtype``, ``transcribe`` (engine settings) and, with an aligner, ``aligner``
+            (``checkpoint_files``, ``source``, ``settings``). Build one with :meth:`from_pretrained`.
         trainer: Unused (NeMo passes one to every model).
     """
 
     def __init__(self, cfg: DictConfig, trainer: Any = None) -> None:
-        from transformers import AutoConfig, AutoProcessor, GenerationConfig, Qwen3ASRForConditionalGeneration
-        from transformers.initialization import no_init_weights
+        from transformers import Qwen3ASRForConditionalGeneration, Qwen3ASRForTokenClassification
 
         super().__init__(cfg=cfg, trainer=trainer)
-        files = self.register_artifact("checkpoint_files", cfg.checkpoint_files)
-        with tempfile.TemporaryDirectory() as scratch:  # artifacts live only while a restore runs
-            with tarfile.open(files) as archive:
-                archive.extractall(scratch, filter="data")
-            config = AutoConfig.from_pretrained(scratch)
-            processor = AutoProcessor.from_pretrained(scratch)
-            generation = GenerationConfig.from_pretrained(scratch) if (Path(scratch) / "generation_config.json"
-                                                                       ).is_file() else None
-        with no_init_weights():  # the weights come from the checkpoint or the .nemo state dict
-            network = Qwen3ASRForConditionalGeneration._from_config(config, dtype=getattr(torch, cfg.dtype))
-        if generation is not None:
-            network.generation_config = generation
-        self.model = network.eval()
+        network, processor = _empty_network(self.register_artifact("checkpoint_files", cfg.checkpoint_files),
+                                            Qwen3ASRForConditionalGeneration, cfg.dtype)
+        self.model = network
         self.decoding = None  # read by NeMo's transcribe_speech.py; Qwen3-ASR decodes greedily
         settings = OmegaConf.to_container(cfg.transcribe, resolve=True) if "transcribe" in cfg else {}
         self._engine = Qwen3Asr(build_config(Qwen3Asr, {"model": str(cfg.source), "dtype": cfg.dtype, **settings},
                                              "transcribe", "qwen3.asr"))
         self._engine.attach(self.model, processor)
+        self._aligner: Qwen3ForcedAligner | None = None
+        self._timestamps = False
+        if cfg.get("aligner"):
+            network, processor = _empty_network(
+                self.register_artifact("aligner.checkpoint_files", cfg.aligner.checkpoint_files),
+                Qwen3ASRForTokenClassification, cfg.dtype)
+            self.aligner_model = network
+            settings = OmegaConf.to_container(cfg.aligner.settings, resolve=True) if cfg.aligner.get("settings") \
+                else {}
+            self._aligner = Qwen3ForcedAligner(build_config(
+                Qwen3ForcedAligner, {"model": str(cfg.aligner.source), "dtype": cfg.dtype, **settings},
+                "aligner.settings", "qwen3.forced_aligner"))
+            self._aligner.attach(self.aligner_model, processor)
 
     @classmethod
-    def from_pretrained(cls, model_name: str, *, revision: str | None = None, cache_dir: str | None = None,
-                        dtype: str = "float32", device: str = "cpu", map_location: Any = None,
-                        **settings: Any) -> Qwen3ASRModel:
+    def from_pretrained(cls, model_name: str, *, aligner: str | None = None,
+                        aligner_settings: Mapping[str, Any] | None = None, revision: str | None = None,
+                        cache_dir: str | None = None, dtype: str = "float32", device: str = "cpu",
+                        map_location: Any = None, **settings: Any) -> Qwen3ASRModel:
         """Load a Qwen3-ASR checkpoint (hub id, Hugging Face cache or local directory; native ``-hf`` or original
-        layout), or restore a ``.nemo`` file.
+        layout), optionally with a Qwen3-ForcedAligner for timestamps; or restore a ``.nemo`` file.
 
         Args:
             model_name: ``Qwen/Qwen3-ASR-0.6B-hf``, ``Qwen/Qwen3-ASR-1.7B-hf``, a directory, or a ``.nemo`` path.
-            revision: Hub revision.
+            aligner: ``Qwen/Qwen3-ForcedAligner-0.6B-hf`` or a directory: ``transcribe(timestamps=True)`` then gives
+                word and segment timestamps (in its 11 languages; other words stay untimed).
+            aligner_settings: The aligner's settings (``max_window``, ``batch_size``, ``repair`` …).
+            revision: Hub revision (of the ASR model).
             cache_dir: Hugging Face cache directory.
             dtype: ``float32`` or ``bfloat16``.
             device: Where the model runs (``map_location`` is accepted as NeMo's name for it).
             **settings: Engine settings (``language``, ``context``, ``batch_size``, ``max_new_tokens`` …).
 
         Raises:
-            StageError: The checkpoint cannot be found or read (``S404``–``S406``).
+            StageError: A checkpoint cannot be found or read (``S404``–``S406``).
             ConfigError: ``C102`` an unknown setting; ``C103`` (in :class:`ConfigErrors`) a bad value.
         """
         if str(model_name).endswith(".nemo"):
             return cls.restore_from(str(model_name), map_location=map_location or device)  # type: ignore[return-value]
         from qasr_plugins.qwen3.loading import load_model
 
-        unknown = sorted(set(settings) - set(_ENGINE_SETTINGS))
-        if unknown:
-            raise ConfigError(f"unknown Qwen3-ASR settings: {', '.join(unknown)}", where="from_pretrained",
-                              code="C102", hint="Known: " + ", ".join(_ENGINE_SETTINGS) + ".")
-        engine = build_config(Qwen3Asr, {"model": model_name, "dtype": dtype, **settings}, "from_pretrained",
-                              "qwen3.asr")  # checked before any weights load
-        loaded = load_model(model_name, kind="asr", revision=revision, cache_dir=cache_dir, dtype=dtype,
-                            device=str(map_location or device))
+        device = str(map_location or device)
+        engine = _checked(Qwen3Asr, _ENGINE_SETTINGS, {"model": model_name, "dtype": dtype}, settings, "",
+                          "qwen3.asr")
         scratch = tempfile.TemporaryDirectory(prefix="qasr-nemo-")
-        files = Path(scratch.name) / "checkpoint_files.tar"
-        _pack_non_weights(loaded.checkpoint, files)
-        cfg = OmegaConf.create({"sample_rate": SAMPLE_RATE, "checkpoint_files": str(files), "source": model_name,
-                                "dtype": dtype,
-                                "transcribe": {name: getattr(engine, name) for name in _ENGINE_SETTINGS}})
-        instance = cls(cfg)
-        instance._scratch = scratch  # the artifact must outlive __init__ until save_to copies it
+        cfg = {"sample_rate": SAMPLE_RATE, "source": model_name, "dtype": dtype,
+               "transcribe": {name: getattr(engine, name) for name in _ENGINE_SETTINGS}}
+        timing = None
+        if aligner is not None:
+            timing = _checked(Qwen3ForcedAligner, _ALIGNER_SETTINGS, {"model": aligner, "dtype": dtype},
+                              dict(aligner_settings or {}), "aligner_settings", "qwen3.forced_aligner")
+            timer = load_model(aligner, kind="forced_aligner", cache_dir=cache_dir, dtype=dtype, device=device)
+            cfg["aligner"] = {"source": aligner, "checkpoint_files": _pack_non_weights(
+                timer.checkpoint, Path(scratch.name) / "aligner_files.tar"),
+                "settings": {name: getattr(timing, name) for name in _ALIGNER_SETTINGS}}
+        loaded = load_model(model_name, kind="asr", revision=revision, cache_dir=cache_dir, dtype=dtype, device=device)
+        cfg["checkpoint_files"] = _pack_non_weights(loaded.checkpoint, Path(scratch.name) / "checkpoint_files.tar")
+        instance = cls(OmegaConf.create(cfg))
+        instance._scratch = scratch  # the artifacts must outlive __init__ until save_to copies them
         instance.model = loaded.model
         instance._engine.attach(loaded.model, loaded.processor)
+        if timing is not None and instance._aligner is not None:
+            instance.aligner_model = timer.model
+            instance._aligner.attach(timer.model, timer.processor)
         return instance
 
     @classmethod
@@ -154,10 +178,12 @@ class Qwen3ASRModel(ASRModel, ASRTranscriptionMixin):
     # ---- NeMo's transcription hooks -------------------------------------------------------------------------
 
     def _transcribe_on_begin(self, audio: Any, trcfg: Any) -> None:
-        if getattr(trcfg, "timestamps", None):
-            raise StageError("Qwen3-ASR gives no timestamps.", where="transcribe.timestamps", code="S415",
-                             hint="Transcribe without timestamps, then align: `qasr align`, or run the "
-                                  "qwen3_asr_aligned pipeline (Qwen3-ForcedAligner).")
+        self._timestamps = bool(getattr(trcfg, "timestamps", None))
+        if self._timestamps and self._aligner is None:
+            raise StageError("this Qwen3-ASR model has no aligner, so it gives no timestamps.",
+                             where="transcribe.timestamps", code="S415",
+                             hint="Load it with from_pretrained(..., aligner='Qwen/Qwen3-ForcedAligner-0.6B-hf'), "
+                                  "or transcribe without timestamps and align with `qasr align`.")
         super()._transcribe_on_begin(audio, trcfg)
         self._engine.config = self._engine.config.model_copy(update={"batch_size": trcfg.batch_size})
 
@@ -184,20 +210,45 @@ class Qwen3ASRModel(ASRModel, ASRTranscriptionMixin):
         return self._setup_transcribe_dataloader({**config, "items": arrays, "num_workers": 0})
 
     def _transcribe_forward(self, batch: list[np.ndarray], trcfg: Any) -> list[Transcript]:
-        items = [AsrInput(Audio(f"clip-{index}", waveform)) for index, waveform in enumerate(batch)]
-        return self._engine.process(items)
+        clips = [Audio(f"clip-{index}", waveform) for index, waveform in enumerate(batch)]
+        transcripts = self._engine.process([AsrInput(clip) for clip in clips])
+        if self._timestamps and self._aligner is not None:
+            transcripts = self._aligner.process([AlignInput(clip, transcript)
+                                                 for clip, transcript in zip(clips, transcripts, strict=True)])
+        return transcripts
 
     def _transcribe_output_processing(self, outputs: list[Transcript], trcfg: Any) -> list[str] | list[Hypothesis]:
-        if not trcfg.return_hypotheses:
+        if not trcfg.return_hypotheses and not self._timestamps:  # timestamps come on hypotheses, as in NeMo
             return [transcript_text(t) for t in outputs]
         hypotheses = []
         for transcript in outputs:
             hypothesis = Hypothesis(score=0.0, y_sequence=[], text=transcript_text(transcript))
-            hypothesis.langs = transcript.languages[0] if len(transcript.languages) == 1 else (
-                ",".join(transcript.languages) or None)
+            hypothesis.langs = ",".join(transcript.languages) or None
             hypothesis.langs_chars = None
+            if self._timestamps:
+                hypothesis.timestamp = nemo_timestamps(transcript, self.frame_seconds)
             hypotheses.append(hypothesis)
         return hypotheses
+
+    @property
+    def frame_seconds(self) -> float:
+        """The aligner's timestamp step (80 ms): the unit of NeMo's ``start_offset`` / ``end_offset``."""
+        if self._aligner is None:
+            raise StageError("no aligner attached.", where="aligner", code="S415",
+                             hint="Load with from_pretrained(..., aligner=...).")
+        return self._aligner.backend.step_ms / 1000.0
+
+
+def nemo_timestamps(transcript: Transcript, frame: float) -> dict[str, list[dict[str, Any]]]:
+    """NeMo's timestamp dict (``word``, ``segment``, ``char``): seconds and ``frame``-sized offsets; untimed words
+    are left out."""
+    def entry(key: str, text: str, span: Span) -> dict[str, Any]:
+        return {key: text, "start_offset": round(span.start / frame), "end_offset": round(span.end / frame),
+                "start": round(span.start, 3), "end": round(span.end, 3)}
+
+    words = [entry("word", w.text, w.span) for w in transcript.words() if w.span is not None]
+    segments = [entry("segment", s.text.strip(), s.span) for s in transcript.segments if s.text.strip()]
+    return {"word": words, "segment": segments, "char": []}
 
 
 def transcript_text(transcript: Transcript) -> str:
@@ -240,16 +291,47 @@ def _as_list(batch: list[np.ndarray]) -> list[np.ndarray]:
     return list(batch)
 
 
-def _pack_non_weights(checkpoint: Path, target: Path) -> None:
+def _pack_non_weights(checkpoint: Path, target: Path) -> str:
+    """Tar the checkpoint's files other than weights into ``target``; its path."""
     with tarfile.open(target, "w") as archive:
         for file in sorted(checkpoint.iterdir()):
-            if file.is_file() and not file.name.endswith(_WEIGHT_SUFFIXES) and not file.name.endswith(
-                    ".index.json"):
+            if file.is_file() and not file.name.endswith((*_WEIGHT_SUFFIXES, ".index.json")):
                 archive.add(file, arcname=file.name)
+    return str(target)
+
+
+def _empty_network(files: str, model_class: Any, dtype: str) -> tuple[Any, Any]:
+    """A model of ``model_class`` with uninitialised weights (the checkpoint's or the ``.nemo`` state dict come
+    next) and its processor, from a tar of the checkpoint's non-weight files."""
+    from transformers import AutoConfig, AutoProcessor, GenerationConfig
+    from transformers.initialization import no_init_weights
+
+    with tempfile.TemporaryDirectory() as scratch:  # artifacts live only while a restore runs
+        with tarfile.open(files) as archive:
+            archive.extractall(scratch, filter="data")
+        config = AutoConfig.from_pretrained(scratch)
+        processor = AutoProcessor.from_pretrained(scratch)
+        generation = (GenerationConfig.from_pretrained(scratch)
+                      if (Path(scratch) / "generation_config.json").is_file() else None)
+    with no_init_weights():
+        network = model_class._from_config(config, dtype=getattr(torch, dtype))
+    if generation is not None:
+        network.generation_config = generation
+    return network.eval(), processor
+
+
+def _checked(stage: type, allowed: Sequence[str], fixed: Mapping[str, Any], settings: Mapping[str, Any],
+             where: str, owner: str) -> Any:
+    """``stage``'s validated config from ``settings`` (only ``allowed`` keys) over ``fixed``, before any loading."""
+    unknown = sorted(set(settings) - set(allowed))
+    if unknown:
+        raise ConfigError(f"unknown settings: {', '.join(unknown)}", where=where or "from_pretrained", code="C102",
+                          hint="Known: " + ", ".join(allowed) + ".")
+    return build_config(stage, {**fixed, **settings}, where or "from_pretrained", owner)
 
 
 _TARGET = f"{Qwen3ASRModel.__module__}.{Qwen3ASRModel.__qualname__}"
 if _TARGET not in nemo_common.ALLOWED_TARGET_PREFIXES:
     nemo_common.ALLOWED_TARGET_PREFIXES.append(_TARGET)
 
-__all__ = ["Qwen3ASRModel", "transcript_text"]
+__all__ = ["Qwen3ASRModel", "nemo_timestamps", "transcript_text"]

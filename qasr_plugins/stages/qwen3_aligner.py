@@ -79,8 +79,15 @@ class Qwen3ForcedAligner(AlignStage):
             torch.set_num_threads(cfg.threads)
         loaded = load_model(cfg.model, kind="forced_aligner", revision=cfg.revision, cache_dir=cfg.cache_dir,
                             dtype=cfg.dtype, device=cfg.device)
-        self.backend = Qwen3AlignerBackend(loaded.model, loaded.processor, cfg.korean_dictionary)
+        self.attach(loaded.model, loaded.processor)
+
+    def attach(self, model: Any, processor: Any) -> None:
+        """Run an already loaded aligner model and processor (e.g. ones restored from a ``.nemo`` file) instead of
+        loading ``model``; the stage counts as loaded (its fallback, if any, is loaded here)."""
+        cfg: Qwen3AlignerConfig = self.config  # type: ignore[assignment]
+        self.backend = Qwen3AlignerBackend(model, processor, cfg.korean_dictionary)
         self.fallback = load_fallback(cfg.fallback, cfg.fallback_settings, "qwen3.forced_aligner")
+        self._loaded = True
 
     def process(self, batch: Sequence[AlignInput]) -> list[Transcript]:
         cfg: Qwen3AlignerConfig = self.config  # type: ignore[assignment]

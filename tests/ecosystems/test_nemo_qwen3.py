@@ -23,7 +23,7 @@ from qasr_plugins.audio import load_audio
 from qasr_plugins.errors import ConfigError, ConfigErrors, StageError
 from qasr_plugins.stage import AsrInput
 from qasr_plugins.stages.qwen3_asr import Qwen3Asr
-from qasr_plugins.types import Span, Transcript, TranscriptSegment
+from qasr_plugins.types import Audio, Span, Transcript, TranscriptSegment
 
 ANSWER = "language English<asr_text>hello world"
 TOKENS = 8  # random tiny weights ramble: keep answers short
@@ -104,13 +104,67 @@ def test_bfloat16(scripted: Path, sample_wav: Path) -> None:
     assert model.transcribe([str(sample_wav)], verbose=False) == ["hello world"]
 
 
-def test_timestamps_and_training_are_refused(scripted_model: Qwen3ASRModel, sample_wav: Path) -> None:
+def test_timestamps_without_an_aligner_and_training_are_refused(scripted_model: Qwen3ASRModel,
+                                                                sample_wav: Path) -> None:
     with pytest.raises(StageError) as timestamps:
         scripted_model.transcribe([str(sample_wav)], timestamps=True, verbose=False)
-    assert timestamps.value.code == "S415" and "qasr align" in timestamps.value.hint
+    assert timestamps.value.code == "S415" and "aligner=" in timestamps.value.hint
     with pytest.raises(StageError) as training:
         scripted_model.setup_training_data({"manifest_filepath": "train.json"})
     assert training.value.code == "S416"
+
+
+@pytest.fixture(scope="module")
+def timed_model(scripted: Path, tiny_aligner: Path) -> Qwen3ASRModel:
+    return Qwen3ASRModel.from_pretrained(str(scripted), aligner=str(tiny_aligner), aligner_settings={"batch_size": 2})
+
+
+def test_timestamps_from_the_attached_aligner(timed_model: Qwen3ASRModel, tiny_aligner: Path, sample_wav: Path,
+                                              tmp_path: Path) -> None:
+    from nemo.collections.asr.parts.utils.transcribe_utils import write_transcription
+    from omegaconf import OmegaConf
+
+    from qasr_plugins.stage import AlignInput
+    from qasr_plugins.stages.qwen3_aligner import Qwen3ForcedAligner
+
+    part = load_audio(sample_wav).crop(Span(6.0, 11.0))
+    [hypothesis] = timed_model.transcribe([part.waveform], timestamps=True, verbose=False)
+    assert isinstance(hypothesis, Hypothesis) and hypothesis.text == "hello world"  # hypotheses, as NeMo does
+    words, segments = hypothesis.timestamp["word"], hypothesis.timestamp["segment"]
+    assert [w["word"] for w in words] == ["hello", "world"] and [s["segment"] for s in segments] == ["hello world"]
+    for entry in (*words, *segments):
+        assert 0.0 <= entry["start"] <= entry["end"] <= part.duration + 1e-6
+        assert entry["start_offset"] == round(entry["start"] / 0.08) and entry["end_offset"] == round(entry["end"] / 0.08)
+    assert words[0]["start"] <= words[1]["start"]
+    # the same times qasr's own aligner stage gives for that transcript on that clip
+    aligner = Qwen3ForcedAligner(model=str(tiny_aligner))
+    aligner.ensure_loaded()
+    clip = Audio("clip", part.waveform)
+    transcript = Transcript("clip", (TranscriptSegment(Span(0.0, clip.duration), "hello world", language="en"),))
+    expected = [(round(w.span.start, 3), round(w.span.end, 3)) for w in
+                aligner.process([AlignInput(clip, transcript)])[0].words()]
+    assert [(w["start"], w["end"]) for w in words] == expected
+    # NeMo's transcribe_speech.py writer takes them as they are
+    cfg = OmegaConf.create({"append_pred": False, "pred_name_postfix": None, "audio_dir": "x",
+                            "output_filename": str(tmp_path / "out.json"),
+                            "decoding": {"beam": {"return_best_hypothesis": True}}})
+    write_transcription([hypothesis], cfg, "qwen3", filepaths=["clip.wav"], timestamps=True)
+    written = json.loads((tmp_path / "out.json").read_text())
+    assert [w["word"] for w in written["word"]] == ["hello", "world"] and written["segment"][0]["end_offset"] >= 0
+
+
+def test_aligner_travels_in_the_nemo_file(timed_model: Qwen3ASRModel, sample_wav: Path, tmp_path: Path) -> None:
+    path = tmp_path / "timed.nemo"
+    timed_model.save_to(str(path))
+    restored = Qwen3ASRModel.restore_from(str(path), map_location="cpu")
+    assert any(k.startswith("aligner_model.") for k in restored.state_dict())
+    assert restored.cfg.aligner.settings.batch_size == 2
+    waveform = load_audio(sample_wav).crop(Span(6.0, 11.0)).waveform
+    assert (restored.transcribe([waveform], timestamps=True, verbose=False)[0].timestamp
+            == timed_model.transcribe([waveform], timestamps=True, verbose=False)[0].timestamp)
+    with pytest.raises(ConfigError) as unknown:
+        Qwen3ASRModel.from_pretrained(str(sample_wav.parent), aligner="x", aligner_settings={"fallback": "ctc.aligner"})
+    assert unknown.value.code == "C102" and unknown.value.where == "aligner_settings"
 
 
 def test_nemo_file_round_trip_in_process(random_model: Qwen3ASRModel, sample_wav: Path, tmp_path: Path) -> None:
