@@ -13,6 +13,7 @@ from qasr_plugins import registry
 from qasr_plugins.commands.align import align
 from qasr_plugins.commands.convert import convert
 from qasr_plugins.commands.eval import evaluate
+from qasr_plugins.commands.export_nemo import export_nemo
 from qasr_plugins.errors import ConfigError, QasrError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
@@ -163,6 +164,7 @@ def run(
 app.command(name="align")(align)
 app.command(name="convert")(convert)
 app.command(name="eval")(evaluate)
+app.command(name="export-nemo")(export_nemo)
 
 
 def main() -> None:

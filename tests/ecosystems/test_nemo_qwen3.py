@@ -224,3 +224,28 @@ def test_texts_join_without_spaces_where_languages_write_none() -> None:
     assert transcript_text(transcript(("你好", "zh"), ("世界", "zh"))) == "你好世界"
     assert transcript_text(transcript(("hello", "en"), (" world ", "en"), ("", None))) == "hello world"
     assert transcript_text(transcript(("hello", "en"), ("世界", "zh-x-sichuan"))) == "hello世界"
+
+
+def test_export_nemo_command(scripted: Path, tiny_aligner: Path, sample_wav: Path, tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from qasr_plugins.cli import app
+
+    output = tmp_path / "models" / "qwen3.nemo"
+    command = ["export-nemo", str(scripted), str(output), "language=English", "max_new_tokens=64",
+               "aligner.max_window=60", "--aligner", str(tiny_aligner)]
+    result = CliRunner().invoke(app, command)
+    assert result.exit_code == 0, result.output
+    assert f"wrote {output}" in result.output and not list(output.parent.glob(".*partial"))
+    model = Qwen3ASRModel.restore_from(str(output), map_location="cpu")
+    assert model.cfg.transcribe.language == "English" and model.cfg.transcribe.max_new_tokens == 64
+    assert model.cfg.aligner.settings.max_window == 60
+    [hypothesis] = model.transcribe([str(sample_wav)], timestamps=True, verbose=False)
+    assert hypothesis.text == "hello world" and len(hypothesis.timestamp["word"]) == 2
+    again = CliRunner().invoke(app, command)
+    assert again.exit_code == 2 and "C151" in again.output and "--overwrite" in again.output
+    assert CliRunner().invoke(app, [*command, "--overwrite"]).exit_code == 0
+    typo = CliRunner().invoke(app, ["export-nemo", str(scripted), str(tmp_path / "x.nemo"), "beam_size=4"])
+    assert typo.exit_code == 2 and "C102" in typo.output and not (tmp_path / "x.nemo").exists()
+    malformed = CliRunner().invoke(app, ["export-nemo", str(scripted), str(tmp_path / "x.nemo"), "language"])
+    assert malformed.exit_code == 2 and "C112" in malformed.output
