@@ -2,13 +2,14 @@
 
 A window holds one or more whole segments (several only when grouping is asked for and they fit). A segment
 longer than ``max_window`` (e.g. a whole-file text given to ``qasr align``) is cut at the quietest point near
-each limit, and its units are shared out in proportion to the duration of each piece. Spans stay absolute
-in the recording: the aligner crops the audio to the window and adds the window's start once.
+each limit, and its units are shared out in proportion to the speech each piece holds (an energy VAD over the
+segment), so a long pause takes no text; a segment without detectable speech is shared by duration. Spans stay
+absolute in the recording: the aligner crops the audio to the window and adds the window's start once.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -73,16 +74,33 @@ def _split_segment(index: int, span: Span, lengths: Sequence[int], audio: Audio,
     cuts.append(span.end)
     weights = np.cumsum([0, *[n + 1 for n in lengths]], dtype=np.float64)
     shares = weights / weights[-1]
+    spoken = _speech_share(audio, span)
     pieces: list[Piece] = []
     first = 0
     for k in range(len(cuts) - 1):
-        fraction = (cuts[k + 1] - span.start) / span.duration
+        fraction = spoken(cuts[k + 1])
         stop = len(lengths) if k == len(cuts) - 2 else int(np.searchsorted(shares, fraction, side="right")) - 1
         stop = max(first, min(len(lengths), stop))
         if stop > first:
             pieces.append(Piece(index, first, stop, Span(cuts[k], cuts[k + 1])))
         first = stop
     return pieces
+
+
+def _speech_share(audio: Audio, span: Span) -> Callable[[float], float]:
+    """The share of ``span``'s speech heard before a time (by duration when no speech is detected)."""
+    from qasr_plugins.stage import VadInput
+    from qasr_plugins.stages.energy_vad import EnergyVad
+
+    regions = EnergyVad().process([VadInput(audio.crop(span))])[0].regions
+
+    def heard(time: float) -> float:
+        return sum(max(0.0, min(time, r.end) - r.start) for r in regions)
+
+    total = heard(span.end)
+    if total < 0.01 * span.duration:
+        return lambda time: (time - span.start) / span.duration
+    return lambda time: heard(time) / total
 
 
 def _quietest(audio: Audio, start: float, end: float, frame: float = 0.1) -> float:
