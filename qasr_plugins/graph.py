@@ -33,6 +33,7 @@ from qasr_plugins.registry import PluginEntry
 from qasr_plugins.stage import (
     KINDS,
     STAGE_BASES,
+    AnyOf,
     StageConfig,
     input_ports,
 )
@@ -435,9 +436,10 @@ def _writers(outputs: Mapping[str, Any], doc_caps: frozenset[str], errors: list[
         except ConfigErrors as exc:
             errors.extend(exc.errors)
             continue
-        missing = sorted(r for r in cls.requires(cfg) if not set(r.split("|")) & doc_caps)
+        missing = sorted(str(r) for r in cls.requires(cfg)
+                         if not (r.met_by(doc_caps) if isinstance(r, AnyOf) else r in doc_caps))
         if missing:
-            errors.append(ConfigError(f"format {fmt!r} needs {', '.join(m.replace('|', ' or ') for m in missing)}, "
+            errors.append(ConfigError(f"format {fmt!r} needs {', '.join(missing)}, "
                                       "which no node of this pipeline "
                                       "provides.", where=where, code="C108",
                                       hint="Add the stage that provides it, or drop the format."))

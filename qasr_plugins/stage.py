@@ -45,6 +45,27 @@ TEXT = "text"  # transcript segments carry text
 
 
 @dataclass(frozen=True)
+class AnyOf:
+    """A writer requirement that any one of ``options`` meets, e.g. ``AnyOf.of("diarization", SPEAKERS)``."""
+
+    options: frozenset[str]
+
+    @classmethod
+    def of(cls, *options: str) -> AnyOf:
+        return cls(frozenset(options))
+
+    def met_by(self, available: frozenset[str]) -> bool:
+        return bool(self.options & available)
+
+    def __str__(self) -> str:
+        return " or ".join(sorted(self.options))
+
+
+#: What a writer may require: a part of the result or a capability, or a choice of them.
+Requirement = str | AnyOf
+
+
+@dataclass(frozen=True)
 class VadInput:
     audio: Audio
 
@@ -214,9 +235,9 @@ class Writer(ABC):
         self.config = config if config is not None else self.Config(**settings)
 
     @classmethod
-    def requires(cls, config: StageConfig) -> frozenset[str]:
+    def requires(cls, config: StageConfig) -> frozenset[Requirement]:
         """Parts of the result this format needs: ``transcript``, ``speech``, ``diarization`` or a capability
-        such as ``word_timestamps``; ``"a|b"`` means either will do."""
+        such as ``word_timestamps``; :class:`AnyOf` when any one of several will do."""
         return frozenset()
 
     def bind(self, output_dir: Path, writers: Mapping[str, Writer]) -> None:

@@ -15,7 +15,7 @@ from pydantic import Field
 
 from qasr_plugins.document import ResultDocument
 from qasr_plugins.errors import OutputError
-from qasr_plugins.stage import SPEAKERS, StageConfig, Writer
+from qasr_plugins.stage import SPEAKERS, AnyOf, Requirement, StageConfig, Writer
 from qasr_plugins.types import Span, Transcript, Turn
 
 
@@ -64,9 +64,9 @@ class RttmWriter(Writer):
     suffix = "rttm"
 
     @classmethod
-    def requires(cls, config: StageConfig) -> frozenset[str]:
+    def requires(cls, config: StageConfig) -> frozenset[Requirement]:
         source = config.source  # type: ignore[attr-defined]
-        return {"auto": frozenset({f"diarization|{SPEAKERS}"}), "diarization": frozenset({"diarization"}),
+        return {"auto": frozenset({AnyOf.of("diarization", SPEAKERS)}), "diarization": frozenset({"diarization"}),
                 "transcript": frozenset({"transcript", SPEAKERS})}[source]
 
     def render(self, document: ResultDocument) -> str:
