@@ -8,12 +8,10 @@ Face hub, e.g. ``nvidia/parakeet-tdt-0.6b-v2``). NeMo is called with keyword arg
 from __future__ import annotations
 
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 from pydantic import Field
 
-from qasr_plugins.errors import StageError
 from qasr_plugins.stage import LANGUAGE, TEXT, WORD_TIMESTAMPS, WORDS, AsrInput, AsrStage, StageConfig
 from qasr_plugins.stages.pieces import Piece, plan_pieces
 from qasr_plugins.types import Span, Transcript, TranscriptSegment, Word
@@ -39,23 +37,12 @@ class NemoAsr(AsrStage):
         return frozenset(caps | ({LANGUAGE} if config.language else set()))
 
     def load(self) -> None:
-        import torch
         from nemo.collections.asr.models import ASRModel
 
+        from qasr_plugins.stages.nemo_loading import load_nemo_model
+
         cfg: NemoAsrConfig = self.config  # type: ignore[assignment]
-        try:
-            if cfg.model.endswith(".nemo"):
-                if not Path(cfg.model).is_file():
-                    raise FileNotFoundError(cfg.model)
-                model = ASRModel.restore_from(cfg.model, map_location=torch.device(cfg.device))
-            else:
-                model = ASRModel.from_pretrained(cfg.model, map_location=torch.device(cfg.device))
-        except Exception as exc:
-            raise StageError(f"cannot load NeMo model {cfg.model!r} ({type(exc).__name__}: {exc}).",
-                             where="nemo.asr", code="S404",
-                             hint="Point 'model' at a local .nemo file, or allow hub access.") from exc
-        model.eval()
-        self._model: Any = model
+        self._model: Any = load_nemo_model(cfg.model, device=cfg.device, stage="nemo.asr", expected=ASRModel)
 
     def process(self, batch: Sequence[AsrInput]) -> list[Transcript]:
         cfg: NemoAsrConfig = self.config  # type: ignore[assignment]

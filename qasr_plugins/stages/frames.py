@@ -1,0 +1,85 @@
+"""Per-frame probabilities → time spans, with NeMo's VAD post-processing rules (hysteresis, padding, minimum
+durations), shared by the NeMo VAD and diarization stages.
+
+The semantics are those of NeMo's ``binarization`` and ``filtering`` (``vad_utils.py``) with three corrections: a
+region still open at the end runs to the end of the last frame (NeMo stops one frame short), overlapping regions
+merge to the latest end (NeMo keeps the last-sorted one's), and spans never reach past the audio.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from pydantic import Field
+
+from qasr_plugins.stage import StageConfig
+from qasr_plugins.types import Span
+
+
+class FrameRulesConfig(StageConfig):
+    """Settings for turning frame probabilities into regions (NeMo's frame-VAD post-processing and its current
+    defaults); stage configs that post-process frames extend it."""
+
+    onset: float = Field(0.3, gt=0, lt=1, description="A region starts where the probability rises above this.")
+    offset: float = Field(0.3, gt=0, lt=1, description="It ends where the probability falls below this.")
+    pad_onset: float = Field(0.2, ge=0, description="Extend each region this much earlier (s).")
+    pad_offset: float = Field(0.2, ge=0, description="Extend each region this much later (s).")
+    min_duration_on: float = Field(0.2, ge=0, description="Drop regions shorter than this (s).")
+    min_duration_off: float = Field(0.2, ge=0, description="Fill gaps shorter than this (s).")
+    filter_speech_first: bool = Field(True, description="Drop short regions before filling short gaps.")
+
+
+def frame_spans(probabilities: np.ndarray, frame: float, rules: FrameRulesConfig, *, origin: float = 0.0,
+                duration: float | None = None) -> list[Span]:
+    """Regions where ``probabilities`` (one per ``frame`` seconds) say yes, absolute from ``origin``.
+
+    Args:
+        probabilities: One value per frame; frame ``i`` covers ``[i·frame, (i+1)·frame)``.
+        frame: Frame length (s).
+        rules: Hysteresis thresholds, padding and minimum durations.
+        origin: Absolute time of frame 0 (the audio's offset).
+        duration: Length of the audio (s); spans are clipped to it (default: the frames' length).
+    """
+    values = np.asarray(probabilities, dtype=np.float64).reshape(-1)
+    length = len(values) * frame if duration is None else duration
+    raw: list[tuple[float, float]] = []
+    start: int | None = None
+    for index, value in enumerate(values):
+        if start is None and value > rules.onset:
+            start = index
+        elif start is not None and value < rules.offset:
+            raw.append((start * frame, index * frame))
+            start = None
+    if start is not None:
+        raw.append((start * frame, len(values) * frame))
+    padded = _merged([(max(0.0, a - rules.pad_onset), min(length, b + rules.pad_offset)) for a, b in raw if b > a])
+    if rules.filter_speech_first:
+        kept = _filled([s for s in padded if s[1] - s[0] >= rules.min_duration_on], rules.min_duration_off)
+    else:
+        kept = [s for s in _filled(padded, rules.min_duration_off) if s[1] - s[0] >= rules.min_duration_on]
+    return [Span(origin + a, origin + b) for a, b in kept]
+
+
+def _merged(spans: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    out: list[tuple[float, float]] = []
+    for start, end in sorted(spans):
+        if out and start <= out[-1][1]:
+            out[-1] = (out[-1][0], max(out[-1][1], end))
+        else:
+            out.append((start, end))
+    return out
+
+
+def _filled(spans: list[tuple[float, float]], shortest_gap: float) -> list[tuple[float, float]]:
+    """Join neighbours separated by less than ``shortest_gap``."""
+    if shortest_gap <= 0:
+        return spans
+    out: list[tuple[float, float]] = []
+    for start, end in spans:
+        if out and start - out[-1][1] < shortest_gap:
+            out[-1] = (out[-1][0], max(out[-1][1], end))
+        else:
+            out.append((start, end))
+    return out
+
+
+__all__ = ["FrameRulesConfig", "frame_spans"]
