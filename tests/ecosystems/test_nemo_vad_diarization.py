@@ -158,6 +158,16 @@ def test_offsets_speech_regions_and_rules(tiny_sortformer: Path, diarizer: NemoD
     assert any(not any(r.start <= t.span.start and t.span.end <= r.end for r in speech.regions) for t in long_turns)
 
 
+def test_streaming_mode_is_switched_on_request(tiny_sortformer: Path, diarizer: NemoDiarization,
+                                               sample: Audio) -> None:
+    streaming = NemoDiarization(model=str(tiny_sortformer), streaming=True)
+    streaming.ensure_loaded()
+    assert streaming._model.streaming_mode and not diarizer._model.streaming_mode
+    chunked = streaming.process([DiarizationInput(sample)])[0].turns.turns
+    assert chunked and chunked != diarizer.process([DiarizationInput(sample)])[0].turns.turns
+    assert all(0.0 <= t.span.start < t.span.end <= sample.duration for t in chunked)
+
+
 def test_tiny_input_gives_no_turns(diarizer: NemoDiarization) -> None:
     result = diarizer.process([DiarizationInput(Audio("blip", np.zeros(400, dtype=np.float32)))])[0]
     assert result.turns.turns == () and result.exclusive.turns == ()
