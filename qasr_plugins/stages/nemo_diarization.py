@@ -20,24 +20,23 @@ from pydantic import Field
 
 from qasr_plugins.errors import InputError
 from qasr_plugins.stage import DiarizationInput, DiarizationStage
-from qasr_plugins.stages.frames import FrameRulesConfig, frame_spans
+from qasr_plugins.stages.frames import frame_rules_with_defaults, frame_spans
 from qasr_plugins.types import Audio, Diarization, Span, SpeakerTurns, SpeechRegions, Turn
 
 DEFAULT_MODEL = "nvidia/diar_sortformer_4spk-v1"
 MIN_AUDIO = 0.1  # shorter input gives the subsampling convolutions too few samples
 
 
-class NemoDiarizationConfig(FrameRulesConfig):
+#: NeMo's ``diarize`` post-processing defaults.
+_DiarizeRules = frame_rules_with_defaults("DiarizeRules", onset=0.5, offset=0.5, pad_onset=0.0, pad_offset=0.0,
+                                          min_duration_on=0.0, min_duration_off=0.0)
+
+
+class NemoDiarizationConfig(_DiarizeRules):  # type: ignore[misc,valid-type]
     model: str = Field(DEFAULT_MODEL, description="A .nemo file or a pretrained Sortformer name.")
     device: str = Field("cpu", description="torch device.")
     streaming: bool | None = Field(None, description="Chunked streaming inference (v2 models); null: the model's "
                                                      "own setting.")
-    onset: float = Field(0.5, gt=0, lt=1, description="A turn starts where the probability rises above this.")
-    offset: float = Field(0.5, gt=0, lt=1, description="It ends where the probability falls below this.")
-    pad_onset: float = Field(0.0, ge=0, description="Extend each turn this much earlier (s).")
-    pad_offset: float = Field(0.0, ge=0, description="Extend each turn this much later (s).")
-    min_duration_on: float = Field(0.0, ge=0, description="Drop turns shorter than this (s).")
-    min_duration_off: float = Field(0.0, ge=0, description="Fill one speaker's gaps shorter than this (s).")
     clip_to_speech: bool = Field(True, description="Keep turns inside the wired speech regions.")
 
 
