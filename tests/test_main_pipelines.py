@@ -16,7 +16,8 @@ pytest.importorskip("transformers.models.qwen3_asr", reason="transformers >= 5.1
 
 
 def test_every_shipped_pipeline_validates() -> None:
-    assert {"vad", "offline", "qwen3_asr", "qwen3_asr_aligned", "diarized_transcript"} <= set(available_pipelines())
+    assert {"vad", "offline", "qwen3_asr", "qwen3_asr_aligned", "diarized_transcript", "nemo"} <= set(
+        available_pipelines())
     for name in available_pipelines():
         assert load_pipeline(name).nodes
 

@@ -173,21 +173,32 @@ def test_tiny_input_gives_no_turns(diarizer: NemoDiarization) -> None:
     assert result.turns.turns == () and result.exclusive.turns == ()
 
 
-def test_offline_pipeline_with_nemo_stages(tiny_vad: Path, tiny_sortformer: Path, sample_wav: Path,
-                                           tmp_path: Path) -> None:
-    from qasr_plugins import Pipeline
-    from qasr_plugins.document import ResultDocument
+def test_the_nemo_pipeline_end_to_end(tiny_vad: Path, tiny_sortformer: Path, sample_wav: Path,
+                                      tmp_path: Path) -> None:
+    """pipelines/nemo.yaml through the CLI, every model a tiny .nemo file."""
+    import json
+    import subprocess
+    import sys
 
-    pipeline = Pipeline.from_config("offline", [
-        "stages/vad=nemo_marblenet", f"stages.vad.model={tiny_vad}",
-        "stages/diarization@stages.diar=nemo_sortformer", f"stages.diar.model={tiny_sortformer}"],
-        formats=["json", "rttm"])
-    summary = pipeline.run([sample_wav], tmp_path, progress=False)
-    assert summary.line() == "1 done, 0 skipped, 0 failed"
-    document = ResultDocument.load(tmp_path / "sample.json")
-    assert document.speech.regions and document.diarization.turns.turns
-    assert {r.name for r in document.provenance} >= {"nemo.vad", "nemo.diarization"}
-    assert (tmp_path / "sample.rttm").read_text().startswith("SPEAKER sample 1 ")
+    from qasr_plugins.document import ResultDocument
+    from qasr_plugins.testing.nemo_models import build_tiny_ctc_model
+
+    asr = build_tiny_ctc_model(tmp_path / "ctc.nemo")
+    out = tmp_path / "out"
+    command = [sys.executable, "-m", "qasr_plugins.cli", "run", "nemo", str(sample_wav), "-o", str(out),
+               "--no-progress", f"stages.vad.model={tiny_vad}", f"stages.diar.model={tiny_sortformer}",
+               f"stages.asr.model={asr}"]
+    result = subprocess.run(command, check=False, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    document = ResultDocument.load(out / "sample.json")
+    assert document.speech.regions and document.diarization.turns.turns and document.transcript.segments
+    assert [(r.node, r.name) for r in document.provenance] == [
+        ("vad", "nemo.vad"), ("diar", "nemo.diarization"), ("asr", "nemo.asr"), ("words", "max_overlap")]
+    speakers = set(document.diarization.turns.speakers)
+    assert {w.speaker for s in document.transcript.segments for w in s.words if w.speaker} <= speakers
+    for suffix in ("srt", "vtt", "rttm", "ctm", "manifest.jsonl"):
+        assert (out / f"sample.{suffix}").is_file(), suffix
+    assert json.loads((out / "sample.manifest.jsonl").read_text().splitlines()[0])["audio_filepath"]
 
 
 class TestNemoVadContract(StageContract):
