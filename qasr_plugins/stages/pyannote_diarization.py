@@ -3,7 +3,7 @@
 ``checkpoint`` is what ``pyannote.audio.Pipeline.from_pretrained`` takes: a hub id (default
 ``pyannote/speaker-diarization-community-1``), a local directory holding ``config.yaml``, or a ``config.yaml`` path.
 Audio is passed in memory (no second decode). pyannote.audio 4 sends usage telemetry unless
-``PYANNOTE_METRICS_ENABLED`` says otherwise: this stage turns it off unless ``telemetry: true``.
+``PYANNOTE_METRICS_ENABLED`` says otherwise: loading this stage sets it off, or on with ``telemetry: true``.
 """
 
 from __future__ import annotations
@@ -48,7 +48,8 @@ class PyannoteDiarization(DiarizationStage):
 
     def load(self) -> None:
         cfg: PyannoteDiarizationConfig = self.config  # type: ignore[assignment]
-        os.environ.setdefault("PYANNOTE_METRICS_ENABLED", "true" if cfg.telemetry else "false")
+        # pyannote.audio reads this at every call; importing it sets "true" when unset, so set it explicitly
+        os.environ["PYANNOTE_METRICS_ENABLED"] = "true" if cfg.telemetry else "false"
         import torch
         from pyannote.audio import Pipeline
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -120,3 +121,52 @@ def test_qasr_graph_as_a_pyannote_pipeline(fake_pipeline: Path, sample_wav: Path
     assert wrapped.last_document.transcript is not None
     error = DiarizationErrorRate()(output.speaker_diarization, output.exclusive_speaker_diarization)
     assert error == 0.0  # the fake diarizer's turns are already exclusive
+
+
+@pytest.fixture(scope="module")
+def tiny_community(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from qasr_plugins.testing.pyannote_models import build_tiny_diarization_pipeline
+
+    return build_tiny_diarization_pipeline(tmp_path_factory.mktemp("pyannote") / "community-1-tiny")
+
+
+def test_the_real_pyannote_pipeline_from_a_local_directory(tiny_community: Path, sample_wav: Path,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """pyannote.audio's own SpeakerDiarization (segmentation → embeddings → VBx) loaded from a community-1-style
+    directory of tiny random models, run by the stage on in-memory audio."""
+    from pyannote.audio import Pipeline as PyannotePipeline
+
+    from qasr_plugins.audio import load_audio
+
+    monkeypatch.setenv("PYANNOTE_METRICS_ENABLED", "true")  # what importing pyannote.audio leaves when unset
+    stage = PyannoteDiarization(checkpoint=str(tiny_community))
+    stage.ensure_loaded()
+    assert os.environ["PYANNOTE_METRICS_ENABLED"] == "false"  # telemetry off unless asked for
+    audio = load_audio(sample_wav)
+    moved = Audio("later", audio.waveform, offset=60.0)
+    result, shifted = stage.process([DiarizationInput(audio), DiarizationInput(moved)])
+    assert result.turns.turns and result.exclusive is not None and result.exclusive.exclusive
+    assert all(0.0 <= t.span.start < t.span.end <= audio.duration + 1e-6 for t in result.turns.turns)
+    assert [(t.speaker, round(t.span.start + 60.0, 6), round(t.span.end + 60.0, 6)) for t in result.turns.turns] == [
+        (t.speaker, round(t.span.start, 6), round(t.span.end, 6)) for t in shifted.turns.turns]
+    # the same as pyannote's own pipeline on the same waveform
+    reference = PyannotePipeline.from_pretrained(str(tiny_community))(audio.to_pyannote())
+    theirs = sorted((round(s.start, 6), round(s.end, 6), label)
+                    for s, _, label in reference.speaker_diarization.itertracks(yield_label=True))
+    assert sorted((round(t.span.start, 6), round(t.span.end, 6), t.speaker) for t in result.turns.turns) == theirs
+
+
+def test_diarized_transcript_runs_on_the_real_pyannote_pipeline(tiny_community: Path, tiny_asr: Path,
+                                                                tiny_aligner: Path, sample_wav: Path,
+                                                                tmp_path: Path) -> None:
+    pytest.importorskip("transformers.models.qwen3_asr", reason="needs transformers with qwen3_asr")
+    from qasr_plugins.document import ResultDocument
+
+    pipeline = Pipeline.from_config("diarized_transcript", [
+        f"stages.diar.checkpoint={tiny_community}", f"stages.asr.model={tiny_asr}", "stages.asr.max_new_tokens=8",
+        f"stages.align.model={tiny_aligner}", "stages.align.language=en"], formats=["json", "rttm"])
+    summary = pipeline.run([sample_wav], tmp_path, progress=False)
+    assert summary.line() == "1 done, 0 skipped, 0 failed"
+    document = ResultDocument.load(tmp_path / "sample.json")
+    assert document.diarization.turns.turns and document.diarization.exclusive is not None
+    assert next(r for r in document.provenance if r.node == "diar").model == str(tiny_community)
