@@ -27,6 +27,7 @@ def load_nemo_model(model: str, *, device: str, stage: str, expected: type) -> A
         if model.endswith(".nemo"):
             if not Path(model).is_file():
                 raise FileNotFoundError(model)
+            _import_own_target(model)
             loaded = ASRModel.restore_from(model, map_location=torch.device(device))  # the stored class
         else:
             loaded = expected.from_pretrained(model, map_location=torch.device(device))
@@ -38,6 +39,18 @@ def load_nemo_model(model: str, *, device: str, stage: str, expected: type) -> A
         raise StageError(f"{model!r} is a {type(loaded).__name__}, not a {expected.__name__}.", where=stage,
                          code="S405", hint=f"Use a {expected.__name__} checkpoint for {stage}.")
     return loaded.eval()
+
+
+def _import_own_target(path: str) -> None:
+    """Import the stored class when it is one of qasr's (e.g. ``Qwen3ASRModel``): importing it adds it to NeMo's
+    allow-list of classes a ``.nemo`` file may name. Other classes are left to NeMo's own checks."""
+    import importlib
+
+    from nemo.collections.asr.models import ASRModel
+
+    target = str(ASRModel.restore_from(path, return_config=True).get("target", ""))
+    if target.startswith("qasr_plugins."):
+        importlib.import_module(target.rsplit(".", 1)[0])
 
 
 __all__ = ["load_nemo_model"]

@@ -249,3 +249,32 @@ def test_export_nemo_command(scripted: Path, tiny_aligner: Path, sample_wav: Pat
     assert typo.exit_code == 2 and "C102" in typo.output and not (tmp_path / "x.nemo").exists()
     malformed = CliRunner().invoke(app, ["export-nemo", str(scripted), str(tmp_path / "x.nemo"), "language"])
     assert malformed.exit_code == 2 and "C112" in malformed.output
+
+
+def test_a_qwen3_nemo_file_runs_in_the_nemo_asr_stage(timed_model: Qwen3ASRModel, sample_wav: Path,
+                                                      tmp_path: Path) -> None:
+    """qasr's own nemo.asr stage takes the .nemo file like any NeMo ASR model, timestamps included — in a fresh
+    process where nothing has imported the adapter (the stage lets NeMo accept qasr's own stored class)."""
+    path = tmp_path / "timed.nemo"
+    timed_model.save_to(str(path))
+    script = textwrap.dedent(f"""
+        import json, sys
+        from qasr_plugins.audio import load_audio
+        from qasr_plugins.stage import AsrInput
+        from qasr_plugins.stages.nemo_asr import NemoAsr
+        from qasr_plugins.types import Span, SpeechRegions
+        assert "qasr_plugins.adapters.nemo" not in sys.modules
+        stage = NemoAsr(model={str(path)!r}, timestamps=True, language="en")
+        stage.ensure_loaded()
+        speech = SpeechRegions("sample", (Span(6.0, 11.0),))
+        [transcript] = stage.process([AsrInput(load_audio({str(sample_wav)!r}), speech=speech)])
+        print(json.dumps(transcript.to_dict()))
+        """)
+    env = dict(os.environ, HF_HUB_OFFLINE="1")
+    result = subprocess.run([sys.executable, "-c", script], check=False, capture_output=True, text=True, env=env,
+                            cwd=tmp_path, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    [segment] = Transcript.from_dict(json.loads(result.stdout.strip().splitlines()[-1])).segments
+    assert segment.text == "hello world" and segment.span == Span(6.0, 11.0)
+    assert [w.text for w in segment.words] == ["hello", "world"]
+    assert all(6.0 <= w.span.start <= w.span.end <= 11.0 for w in segment.words)
