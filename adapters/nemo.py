@@ -36,6 +36,7 @@ from __future__ import annotations
 import tarfile
 import tempfile
 from collections.abc import Mapping, Sequence
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
@@ -68,6 +69,11 @@ _ALIGNER_SETTINGS = ("language", "max_window", "group_segments", "batch_size", "
                      "max_word_duration", "max_char_duration")
 
 
+#: Models :meth:`Qwen3ASRModel.from_pretrained` has loaded, handed to ``__init__`` (whose signature NeMo fixes) so that
+#: it does not build empty ones only to replace them.
+_PRELOADED: ContextVar[dict[str, tuple[Any, Any]] | None] = ContextVar("qasr_nemo_preloaded", default=None)
+
+
 class Qwen3ASRModel(ASRModel, ASRTranscriptionMixin):
     """Qwen3-ASR (0.6B / 1.7B) as a NeMo ``ASRModel``: language identification and recognition, and word/segment
     timestamps when a Qwen3-ForcedAligner is attached; inference only.
@@ -83,8 +89,10 @@ class Qwen3ASRModel(ASRModel, ASRTranscriptionMixin):
         from transformers import Qwen3ASRForConditionalGeneration, Qwen3ASRForTokenClassification
 
         super().__init__(cfg=cfg, trainer=trainer)
-        network, processor = _empty_network(self.register_artifact("checkpoint_files", cfg.checkpoint_files),
-                                            Qwen3ASRForConditionalGeneration, cfg.dtype)
+        preloaded = _PRELOADED.get() or {}  # from_pretrained's loaded models; a restore builds empty ones
+        files = self.register_artifact("checkpoint_files", cfg.checkpoint_files)
+        network, processor = preloaded.get("asr") or _empty_network(files, Qwen3ASRForConditionalGeneration,
+                                                                    cfg.dtype)
         self.model = network
         self.decoding = None  # read by NeMo's transcribe_speech.py; Qwen3-ASR decodes greedily
         settings = OmegaConf.to_container(cfg.transcribe, resolve=True) if "transcribe" in cfg else {}
@@ -94,9 +102,9 @@ class Qwen3ASRModel(ASRModel, ASRTranscriptionMixin):
         self._aligner: Qwen3ForcedAligner | None = None
         self._timestamps = False
         if cfg.get("aligner"):
-            network, processor = _empty_network(
-                self.register_artifact("aligner.checkpoint_files", cfg.aligner.checkpoint_files),
-                Qwen3ASRForTokenClassification, cfg.dtype)
+            files = self.register_artifact("aligner.checkpoint_files", cfg.aligner.checkpoint_files)
+            network, processor = preloaded.get("aligner") or _empty_network(files, Qwen3ASRForTokenClassification,
+                                                                            cfg.dtype)
             self.aligner_model = network
             settings = OmegaConf.to_container(cfg.aligner.settings, resolve=True) if cfg.aligner.get("settings") \
                 else {}
@@ -138,7 +146,7 @@ class Qwen3ASRModel(ASRModel, ASRTranscriptionMixin):
         scratch = tempfile.TemporaryDirectory(prefix="qasr-nemo-")
         cfg = {"sample_rate": SAMPLE_RATE, "source": model_name, "dtype": dtype,
                "transcribe": {name: getattr(engine, name) for name in _ENGINE_SETTINGS}}
-        timing = None
+        preloaded: dict[str, tuple[Any, Any]] = {}
         if aligner is not None:
             timing = _checked(Qwen3ForcedAligner, _ALIGNER_SETTINGS, {"model": aligner, "dtype": dtype},
                               dict(aligner_settings or {}), "aligner_settings", "qwen3.forced_aligner")
@@ -146,15 +154,16 @@ class Qwen3ASRModel(ASRModel, ASRTranscriptionMixin):
             cfg["aligner"] = {"source": aligner, "checkpoint_files": _pack_non_weights(
                 timer.checkpoint, Path(scratch.name) / "aligner_files.tar"),
                 "settings": {name: getattr(timing, name) for name in _ALIGNER_SETTINGS}}
+            preloaded["aligner"] = (timer.model, timer.processor)
         loaded = load_model(model_name, kind="asr", revision=revision, cache_dir=cache_dir, dtype=dtype, device=device)
         cfg["checkpoint_files"] = _pack_non_weights(loaded.checkpoint, Path(scratch.name) / "checkpoint_files.tar")
-        instance = cls(OmegaConf.create(cfg))
+        preloaded["asr"] = (loaded.model, loaded.processor)
+        token = _PRELOADED.set(preloaded)
+        try:
+            instance = cls(OmegaConf.create(cfg))
+        finally:
+            _PRELOADED.reset(token)
         instance._scratch = scratch  # the artifacts must outlive __init__ until save_to copies them
-        instance.model = loaded.model
-        instance._engine.attach(loaded.model, loaded.processor)
-        if timing is not None and instance._aligner is not None:
-            instance.aligner_model = timer.model
-            instance._aligner.attach(timer.model, timer.processor)
         return instance
 
     @classmethod
