@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+pytest_plugins = ["bundled_models"]
+
 
 def _pyannote_sample_dir() -> Path:
     spec = importlib.util.find_spec("pyannote.audio")

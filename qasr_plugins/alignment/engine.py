@@ -14,10 +14,10 @@ from typing import Protocol
 
 from qasr_plugins.alignment import qc
 from qasr_plugins.alignment.reproject import TimedUnit, reproject
-from qasr_plugins.alignment.text import Unit, normalize_language
+from qasr_plugins.alignment.text import Unit
 from qasr_plugins.alignment.windows import Window, plan_windows
 from qasr_plugins.errors import QasrError
-from qasr_plugins.qwen3.languages import primary_tag
+from qasr_plugins.languages import normalize_language, primary_tag
 from qasr_plugins.stage import AlignInput
 from qasr_plugins.types import Audio, Span, Transcript, TranscriptSegment, Word
 

@@ -14,7 +14,8 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from qasr_plugins.alignment.text import SPACELESS, Unit, normalize_language
+from qasr_plugins.alignment.text import Unit
+from qasr_plugins.languages import is_spaceless
 from qasr_plugins.types import Span, Word
 
 _TOKEN = re.compile(r"\S+")
@@ -40,7 +41,7 @@ class DisplayPiece:
 
 def display_pieces(text: str, units: Sequence[Unit], language: str | None) -> list[DisplayPiece]:
     """Cut ``text`` into display words, each owning at least one unit (empty when no unit exists)."""
-    spaceless = normalize_language(language) in SPACELESS
+    spaceless = is_spaceless(language)
     pieces: list[DisplayPiece] = []
     leading: int | None = None  # start of unit-less tokens seen before the first piece
     index = 0

@@ -16,15 +16,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from qasr_plugins.errors import StageError
-from qasr_plugins.qwen3.languages import ALIGNER_LANGUAGES as ALIGNER_NAMES
-from qasr_plugins.qwen3.languages import DIALECTS, LANGUAGES
-
-#: BCP-47 tag → the language name the Qwen3 forced aligner was trained with (its 11 languages).
-ALIGNER_LANGUAGES: dict[str, str] = {LANGUAGES[name]: name for name in sorted(ALIGNER_NAMES)}
-#: Chinese varieties (written in Chinese characters) that are aligned as Chinese.
-_SINITIC = frozenset(tag.split("-")[0] for tag in DIALECTS.values()) - {"yue"}
-#: Languages written without spaces between words: their display words are the timed units themselves.
-SPACELESS = frozenset({"zh", "yue", "ja"})
+from qasr_plugins.languages import normalize_language
 
 
 @dataclass(frozen=True)
@@ -51,19 +43,6 @@ def is_cjk_char(char: str) -> bool:
 def is_kept_char(char: str) -> bool:
     """Characters the aligner keeps: letters, numbers and the apostrophe."""
     return char == "'" or unicodedata.category(char)[0] in "LN"
-
-
-def normalize_language(language: str | None) -> str | None:
-    """A BCP-47 tag (``"en-US"``, ``"EN"``) or a Qwen name (``"English"``) → the base tag, or ``None``.
-
-    Chinese varieties (``"cmn"``, ``"wuu"``, ``"zh-x-sichuan"`` …) give ``"zh"``: they are written in Chinese
-    characters and aligned as Chinese."""
-    if not language:
-        return None
-    value = language.strip()
-    by_name = {name.lower(): code for name, code in (*LANGUAGES.items(), *DIALECTS.items())}
-    tag = by_name.get(value.lower(), value).replace("_", "-").split("-")[0].lower()
-    return "zh" if tag in _SINITIC else tag
 
 
 def split_units(text: str, language: str | None, korean_dictionary: str | None = None) -> list[Unit]:

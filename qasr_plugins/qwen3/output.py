@@ -11,7 +11,7 @@ import unicodedata
 from dataclasses import dataclass
 from difflib import SequenceMatcher
 
-from qasr_plugins.qwen3.languages import primary_tag, split_names
+from qasr_plugins.languages import primary_tag, split_names
 
 ASR_TEXT = "<asr_text>"
 _LANGUAGE_PREFIX = "language "

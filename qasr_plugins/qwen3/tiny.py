@@ -24,7 +24,8 @@ from typing import TYPE_CHECKING, Any
 
 from qasr_plugins.qwen3 import tokens
 from qasr_plugins.qwen3.convert import native_config, write_generation_config, write_processor
-from qasr_plugins.qwen3.languages import ALIGNER_LANGUAGES, LANGUAGES
+from qasr_plugins.languages import LANGUAGES
+from qasr_plugins.qwen3.languages import ALIGNER_LANGUAGES
 from qasr_plugins.qwen3.layout import Kind, Layout
 from qasr_plugins.qwen3.templates import ASR_CHAT_TEMPLATE
 

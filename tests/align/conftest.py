@@ -57,7 +57,7 @@ def speechlike():
 @pytest.fixture(scope="session")
 def tiny_aligner_stage(tiny_aligner: Path):
     """A loaded ``qwen3.forced_aligner`` on the tiny native checkpoint (repair on)."""
-    from qasr_plugins.stages.qwen3_aligner import Qwen3ForcedAligner
+    from qasr_plugins.qwen3.aligner import Qwen3ForcedAligner
 
     stage = Qwen3ForcedAligner(model=str(tiny_aligner))
     stage.ensure_loaded()

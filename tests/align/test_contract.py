@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from qasr_plugins.stages.ctc_aligner import CtcAligner
-from qasr_plugins.stages.qwen3_aligner import Qwen3ForcedAligner
+from qasr_plugins.qwen3.aligner import Qwen3ForcedAligner
 from qasr_plugins.testing.contract import StageContract
 
 

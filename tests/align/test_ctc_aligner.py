@@ -63,7 +63,7 @@ def test_ctc_aligner_reports_a_missing_model(tmp_path):
 
 def test_ctc_aligner_on_a_nemo_ctc_model(tmp_path, speechlike):
     pytest.importorskip("nemo.collections.asr")
-    from qasr_plugins.testing.nemo_models import build_tiny_ctc_model
+    from qasr_plugins.adapters.nemo.tiny import build_tiny_ctc_model
 
     model = build_tiny_ctc_model(tmp_path / "tiny_ctc.nemo")
     stage = CtcAligner(model=str(model))

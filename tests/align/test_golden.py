@@ -52,7 +52,7 @@ def test_golden_files_cover_four_languages():
 
 @pytest.mark.parametrize("path", GOLDEN, ids=lambda p: p.stem)
 def test_same_timestamps_as_the_official_aligner(path: Path, golden_backend, tmp_path: Path):
-    from qasr_plugins.stages.qwen3_aligner import Qwen3AlignerBackend
+    from qasr_plugins.qwen3.aligner import Qwen3AlignerBackend
 
     golden = json.loads(path.read_text(encoding="utf-8"))
     dictionary = None

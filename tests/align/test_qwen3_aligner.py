@@ -6,7 +6,7 @@ import pytest
 
 from qasr_plugins import registry
 from qasr_plugins.stage import LANGUAGE, TEXT, AlignInput
-from qasr_plugins.stages.qwen3_aligner import Qwen3AlignerConfig, Qwen3ForcedAligner
+from qasr_plugins.qwen3.aligner import Qwen3AlignerConfig, Qwen3ForcedAligner
 from qasr_plugins.types import Span, Transcript, TranscriptSegment
 
 pytest.importorskip("transformers.models.qwen3_asr")

@@ -3,7 +3,8 @@ from __future__ import annotations
 import pytest
 
 from qasr_plugins.alignment.reproject import TimedUnit, reproject
-from qasr_plugins.alignment.text import normalize_language, split_units
+from qasr_plugins.alignment.text import split_units
+from qasr_plugins.languages import normalize_language
 from qasr_plugins.types import Span
 
 

@@ -125,7 +125,7 @@ def test_json_hypothesis_table_and_unmatched(tmp_path: Path, sample_stm: Path) -
 
 
 def test_textgrid_and_ctm_word_references(tmp_path: Path) -> None:
-    from qasr_plugins.writers.ctm import CtmWriter
+    from qasr_plugins.adapters.nemo.ctm import CtmWriter
     from qasr_plugins.writers.textgrid import TextGridWriter
 
     document = ResultDocument.load(_document(tmp_path))

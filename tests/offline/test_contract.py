@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from qasr_plugins.stages.embedded_diarization import EmbeddedDiarization
-from qasr_plugins.stages.faster_whisper_asr import FasterWhisperAsr
+from qasr_plugins.adapters.whisper.asr import FasterWhisperAsr
 from qasr_plugins.testing.contract import StageContract
 
 

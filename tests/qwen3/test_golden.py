@@ -41,7 +41,7 @@ def checked_checkpoint(tiny_asr_original: Path, golden: dict) -> Path:
 
 
 def _stage(checkpoint: Path, record: dict, max_new_tokens: int):
-    from qasr_plugins.stages.qwen3_asr import Qwen3Asr
+    from qasr_plugins.qwen3.asr import Qwen3Asr
 
     stage = Qwen3Asr(model=str(checkpoint), language=record["language"], context=record["context"],
                      max_new_tokens=max_new_tokens, repetition_threshold=0, batch_size=1)

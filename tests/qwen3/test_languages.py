@@ -3,7 +3,8 @@ from __future__ import annotations
 import pytest
 
 from qasr_plugins.errors import ConfigError
-from qasr_plugins.qwen3.languages import ALIGNER_LANGUAGES, LANGUAGES, primary_tag, split_names, to_bcp47, to_qwen_name
+from qasr_plugins.languages import LANGUAGES, language_name, primary_tag, split_names, to_bcp47
+from qasr_plugins.qwen3.languages import ALIGNER_LANGUAGES
 
 
 def test_thirty_languages_with_distinct_tags() -> None:
@@ -27,13 +28,13 @@ def test_code_switching_and_no_speech() -> None:
 
 @pytest.mark.parametrize(("given", "name"), [("en", "English"), ("en-US", "English"), ("ZH", "Chinese"),
                                              ("yue", "Cantonese"), ("japanese", "Japanese"), ("fil", "Filipino")])
-def test_user_languages_to_qwen_names(given: str, name: str) -> None:
-    assert to_qwen_name(given) == name
+def test_user_languages_language_names(given: str, name: str) -> None:
+    assert language_name(given) == name
 
 
 def test_unknown_or_unsupported_language_is_a_coded_error() -> None:
     with pytest.raises(ConfigError) as info:
-        to_qwen_name("Englsh")
+        language_name("Englsh")
     assert info.value.code == "C140" and "English" in info.value.hint
     with pytest.raises(ConfigError):
-        to_qwen_name("Thai", allowed=ALIGNER_LANGUAGES)
+        language_name("Thai", allowed=ALIGNER_LANGUAGES)

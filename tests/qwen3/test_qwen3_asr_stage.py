@@ -23,7 +23,7 @@ def audio(sample_wav: Path) -> Audio:
 
 
 def _stage(model: Path, **settings):
-    from qasr_plugins.stages.qwen3_asr import Qwen3Asr
+    from qasr_plugins.qwen3.asr import Qwen3Asr
 
     settings.setdefault("max_new_tokens", TOKENS)
     stage = Qwen3Asr(model=str(model), **settings)
@@ -113,7 +113,7 @@ def test_long_regions_are_cut_and_short_ones_padded(tiny_asr: Path, audio: Audio
 def test_capabilities_and_config_validation() -> None:
     from pydantic import ValidationError
 
-    from qasr_plugins.stages.qwen3_asr import Qwen3Asr, Qwen3AsrConfig
+    from qasr_plugins.qwen3.asr import Qwen3Asr, Qwen3AsrConfig
 
     assert Qwen3Asr.provides(Qwen3AsrConfig()) >= {TEXT, LANGUAGE}
     with pytest.raises(ValidationError, match="Klingon"):
@@ -180,7 +180,7 @@ def test_truncation_is_flagged(scripted, audio: Audio) -> None:
 
 def test_other_sample_rates_are_refused() -> None:
     from qasr_plugins.errors import InputError
-    from qasr_plugins.stages.qwen3_asr import Qwen3Asr
+    from qasr_plugins.qwen3.asr import Qwen3Asr
 
     with pytest.raises(InputError) as info:
         Qwen3Asr(model="unused").plan(0, AsrInput(Audio("narrowband", np.zeros(8000), sample_rate=8000)))

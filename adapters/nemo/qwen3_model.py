@@ -8,7 +8,7 @@
     timed = Qwen3ASRModel.from_pretrained("Qwen/Qwen3-ASR-0.6B-hf", aligner="Qwen/Qwen3-ForcedAligner-0.6B-hf")
     timed.transcribe(["a.wav"], timestamps=True)[0].timestamp        # {"word": [...], "segment": [...]}
     model.save_to("qwen3-asr-0.6b.nemo")                             # config, tokenizer files and weights
-    ASRModel.restore_from("qwen3-asr-0.6b.nemo")                     # after importing this module
+    ASRModel.restore_from("qwen3-asr-0.6b.nemo")                     # once Qwen3ASRModel is imported
 
 Audio comes in as NeMo accepts it — paths, a NeMo manifest (``offset``/``duration`` honoured, relative paths resolved
 against the manifest), numpy arrays or tensors at ``cfg.sample_rate`` (16 kHz) — and is read by NeMo's
@@ -24,8 +24,8 @@ are left out).
 
 A ``.nemo`` file holds each checkpoint's configuration and tokenizer files as an artifact and the weights (ASR and
 aligner) as the model's state dict. NeMo only rebuilds classes under an allow-list of module prefixes; importing
-this module adds exactly this class to it, so ``ASRModel.restore_from`` works once ``qasr_plugins.adapters.nemo``
-is imported, and ``Qwen3ASRModel.restore_from`` and NeMo's ``transcribe_speech.py`` (which imports the stored
+this module adds exactly this class to it, so ``ASRModel.restore_from`` works once ``Qwen3ASRModel`` has been
+imported from ``qasr_plugins.adapters.nemo``, and ``Qwen3ASRModel.restore_from`` and NeMo's ``transcribe_speech.py`` (which imports the stored
 class) always do.
 
 Without an aligner ``timestamps=True`` is refused (``S415``). Training is not supported (inference only).
@@ -51,12 +51,12 @@ from nemo.core.classes import common as nemo_common
 from omegaconf import DictConfig, OmegaConf
 from torch.utils.data import DataLoader, Dataset
 
-from qasr_plugins.alignment.text import SPACELESS, normalize_language
 from qasr_plugins.errors import ConfigError, StageError
 from qasr_plugins.graph import build_config
+from qasr_plugins.languages import is_spaceless
 from qasr_plugins.stage import AlignInput, AsrInput
-from qasr_plugins.stages.qwen3_aligner import Qwen3ForcedAligner
-from qasr_plugins.stages.qwen3_asr import Qwen3Asr
+from qasr_plugins.qwen3.aligner import Qwen3ForcedAligner
+from qasr_plugins.qwen3.asr import Qwen3Asr
 from qasr_plugins.types import SAMPLE_RATE, Audio, Span, Transcript
 
 #: Files of a checkpoint directory that are not weights: configuration, tokenizer, processor, chat template.
@@ -267,7 +267,7 @@ def transcript_text(transcript: Transcript) -> str:
         piece = segment.text.strip()
         if not piece:
             continue
-        spaceless = normalize_language(segment.language) in SPACELESS
+        spaceless = is_spaceless(segment.language)
         text += piece if not text or spaceless else " " + piece
     return text
 
@@ -339,6 +339,9 @@ def _checked(stage: type, allowed: Sequence[str], fixed: Mapping[str, Any], sett
     return build_config(stage, {**fixed, **settings}, where or "from_pretrained", owner)
 
 
+# The public name, recorded as the target of every .nemo file this class saves (and by files saved before this module
+# moved into its package): restoring imports the package, whose ``__getattr__`` hands out this class.
+Qwen3ASRModel.__module__ = "qasr_plugins.adapters.nemo"
 _TARGET = f"{Qwen3ASRModel.__module__}.{Qwen3ASRModel.__qualname__}"
 if _TARGET not in nemo_common.ALLOWED_TARGET_PREFIXES:
     nemo_common.ALLOWED_TARGET_PREFIXES.append(_TARGET)

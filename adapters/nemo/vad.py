@@ -4,7 +4,7 @@
 Hugging Face hub). The model gives a speech probability per frame (20 ms for MarbleNet: the preprocessor's hop
 times the encoder's subsampling); recordings are run in batches of padded pieces of at most ``chunk`` seconds, each
 trimmed to its valid frames, and the probabilities become regions with NeMo's post-processing rules (hysteresis
-``onset``/``offset``, padding, minimum durations; see :mod:`qasr_plugins.stages.frames`). Regions are absolute in
+``onset``/``offset``, padding, minimum durations; see :mod:`qasr_plugins.adapters.nemo.frames`). Regions are absolute in
 the recording.
 """
 
@@ -18,7 +18,7 @@ from pydantic import Field
 
 from qasr_plugins.errors import InputError
 from qasr_plugins.stage import VadInput, VadStage
-from qasr_plugins.stages.frames import FrameRulesConfig, frame_spans
+from qasr_plugins.adapters.nemo.frames import FrameRulesConfig, frame_spans
 from qasr_plugins.types import SpeechRegions
 
 DEFAULT_MODEL = "nvidia/frame_vad_multilingual_marblenet_v2.0"
@@ -39,7 +39,7 @@ class NemoVad(VadStage):
     def load(self) -> None:
         from nemo.collections.asr.models import EncDecFrameClassificationModel
 
-        from qasr_plugins.stages.nemo_loading import load_nemo_model
+        from qasr_plugins.adapters.nemo.loading import load_nemo_model
 
         cfg: NemoVadConfig = self.config  # type: ignore[assignment]
         self._model: Any = load_nemo_model(cfg.model, device=cfg.device, stage="nemo.vad",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from qasr_plugins.stages.frames import FrameRulesConfig, frame_spans
+from qasr_plugins.adapters.nemo.frames import FrameRulesConfig, frame_spans
 
 BARE = FrameRulesConfig(onset=0.5, offset=0.5, pad_onset=0.0, pad_offset=0.0, min_duration_on=0.0,
                         min_duration_off=0.0)

@@ -13,7 +13,7 @@ from typing import Any
 from pydantic import Field
 
 from qasr_plugins.stage import LANGUAGE, TEXT, WORD_TIMESTAMPS, WORDS, AsrInput, AsrStage, StageConfig
-from qasr_plugins.stages.pieces import Piece, plan_pieces
+from qasr_plugins.asr.pieces import Piece, plan_pieces
 from qasr_plugins.types import Span, Transcript, TranscriptSegment, Word
 
 
@@ -39,7 +39,7 @@ class NemoAsr(AsrStage):
     def load(self) -> None:
         from nemo.collections.asr.models import ASRModel
 
-        from qasr_plugins.stages.nemo_loading import load_nemo_model
+        from qasr_plugins.adapters.nemo.loading import load_nemo_model
 
         cfg: NemoAsrConfig = self.config  # type: ignore[assignment]
         self._model: Any = load_nemo_model(cfg.model, device=cfg.device, stage="nemo.asr", expected=ASRModel)

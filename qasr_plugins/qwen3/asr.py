@@ -21,10 +21,11 @@ from pydantic import Field, field_validator
 
 from qasr_plugins.errors import InputError
 from qasr_plugins.qwen3.chunking import ChunkLimits, plan_chunks
-from qasr_plugins.qwen3.languages import LANGUAGES, to_qwen_name
+from qasr_plugins.languages import language_name
+from qasr_plugins.qwen3.languages import ASR_LANGUAGES
 from qasr_plugins.qwen3.output import REPETITION, TRUNCATED, parse_output, trim_token_loop
 from qasr_plugins.stage import LANGUAGE, TEXT, AsrInput, AsrStage, StageConfig
-from qasr_plugins.stages.pieces import wired_regions
+from qasr_plugins.asr.pieces import wired_regions
 from qasr_plugins.types import SAMPLE_RATE, Audio, Span, Transcript, TranscriptSegment
 
 MAX_CALL_SECONDS = 1200.0
@@ -58,7 +59,7 @@ class Qwen3AsrConfig(StageConfig):
         if value is None or not value.strip():
             return None
         try:
-            to_qwen_name(value, allowed=frozenset(LANGUAGES))
+            language_name(value, allowed=ASR_LANGUAGES)
         except Exception as exc:  # noqa: BLE001 - surfaced by pydantic as a config error on this key
             raise ValueError(getattr(exc, "message", str(exc)) + ". " + getattr(exc, "hint", "")) from None
         return value
@@ -104,7 +105,7 @@ class Qwen3Asr(AsrStage):
         ``model``; the stage counts as loaded. Its device and dtype are the model's."""
         cfg: Qwen3AsrConfig = self.config  # type: ignore[assignment]
         self._model, self._processor = model, processor
-        self._language = None if cfg.language is None else to_qwen_name(cfg.language, where="language")
+        self._language = None if cfg.language is None else language_name(cfg.language, where="language")
         self._loaded = True
 
     @property

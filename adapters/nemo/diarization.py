@@ -20,7 +20,7 @@ from pydantic import Field
 
 from qasr_plugins.errors import InputError
 from qasr_plugins.stage import DiarizationInput, DiarizationStage
-from qasr_plugins.stages.frames import frame_rules_with_defaults, frame_spans
+from qasr_plugins.adapters.nemo.frames import frame_rules_with_defaults, frame_spans
 from qasr_plugins.types import Audio, Diarization, Span, SpeakerTurns, SpeechRegions, Turn
 
 DEFAULT_MODEL = "nvidia/diar_sortformer_4spk-v1"
@@ -48,7 +48,7 @@ class NemoDiarization(DiarizationStage):
     def load(self) -> None:
         from nemo.collections.asr.models import SortformerEncLabelModel
 
-        from qasr_plugins.stages.nemo_loading import load_nemo_model
+        from qasr_plugins.adapters.nemo.loading import load_nemo_model
 
         cfg: NemoDiarizationConfig = self.config  # type: ignore[assignment]
         model = load_nemo_model(cfg.model, device=cfg.device, stage="nemo.diarization",

@@ -21,7 +21,8 @@ from pydantic import Field, field_validator
 from qasr_plugins.alignment.config import AlignerConfig, load_fallback
 from qasr_plugins.alignment.engine import AlignRequest, align_transcript
 from qasr_plugins.alignment.qc import fix_monotonic
-from qasr_plugins.alignment.text import ALIGNER_LANGUAGES, Unit, normalize_language, split_units
+from qasr_plugins.alignment.text import Unit, split_units
+from qasr_plugins.qwen3.languages import ALIGNER_TAGS, aligner_supports
 from qasr_plugins.stage import LANGUAGE, TEXT, AlignInput, AlignStage, StageConfig
 from qasr_plugins.types import Span, Transcript
 
@@ -45,8 +46,8 @@ class Qwen3AlignerConfig(AlignerConfig):
     def _aligner_language(cls, value: str | None) -> str | None:
         if value is None or not value.strip():
             return None
-        if normalize_language(value) not in ALIGNER_LANGUAGES:
-            supported = ", ".join(sorted(ALIGNER_LANGUAGES))
+        if not aligner_supports(value):
+            supported = ", ".join(sorted(ALIGNER_TAGS))
             raise ValueError(f"the Qwen3 aligner does not support {value!r} (it supports {supported}). Leave "
                              "'language' unset and set 'fallback' (e.g. ctc.aligner) to route other languages")
         return value
@@ -105,7 +106,7 @@ class Qwen3AlignerBackend:
         self.step_ms = float(getattr(processor, "timestamp_segment_time", 80.0))
 
     def supports(self, language: str | None) -> bool:
-        return language is None or normalize_language(language) in ALIGNER_LANGUAGES
+        return aligner_supports(language)
 
     def split(self, text: str, language: str | None) -> list[Unit]:
         return split_units(text, language, self.korean_dictionary)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -22,7 +23,7 @@ from qasr_plugins.adapters.nemo import Qwen3ASRModel, transcript_text
 from qasr_plugins.audio import load_audio
 from qasr_plugins.errors import ConfigError, ConfigErrors, StageError
 from qasr_plugins.stage import AsrInput
-from qasr_plugins.stages.qwen3_asr import Qwen3Asr
+from qasr_plugins.qwen3.asr import Qwen3Asr
 from qasr_plugins.types import Audio, Span, Transcript, TranscriptSegment
 
 ANSWER = "language English<asr_text>hello world"
@@ -125,7 +126,7 @@ def test_timestamps_from_the_attached_aligner(timed_model: Qwen3ASRModel, tiny_a
     from omegaconf import OmegaConf
 
     from qasr_plugins.stage import AlignInput
-    from qasr_plugins.stages.qwen3_aligner import Qwen3ForcedAligner
+    from qasr_plugins.qwen3.aligner import Qwen3ForcedAligner
 
     part = load_audio(sample_wav).crop(Span(6.0, 11.0))
     [hypothesis] = timed_model.transcribe([part.waveform], timestamps=True, verbose=False)
@@ -181,6 +182,42 @@ def test_nemo_file_round_trip_in_process(random_model: Qwen3ASRModel, sample_wav
     restored.save_to(str(again))  # a restored model saves again (its artifact is carried over)
     assert Qwen3ASRModel.restore_from(str(again), map_location="cpu").transcribe(
         [str(sample_wav)], verbose=False) == restored.transcribe([str(sample_wav)], verbose=False)
+
+
+PRE_MOVE_CONFIG = Path(__file__).parents[2] / "data" / "nemo" / "qwen3_asr_model_config-0.1.0.yaml"
+
+
+def test_a_nemo_file_saved_by_0_1_0_restores(scripted_model: Qwen3ASRModel, sample_wav: Path, tmp_path: Path) -> None:
+    """A .nemo file written by qasr 0.1.0 (when the facade was the module ``qasr_plugins/adapters/nemo.py``) names
+    its class ``qasr_plugins.adapters.nemo.Qwen3ASRModel``; that name still restores, by NeMo's own generic
+    ``ASRModel.restore_from`` in a fresh process. The file is today's weights with 0.1.0's stored config (its
+    artifact name replaced by this file's)."""
+    import tarfile
+
+    fresh = tmp_path / "fresh.nemo"
+    scripted_model.save_to(str(fresh))
+    with tarfile.open(fresh) as archive:
+        archive.extractall(tmp_path / "parts", filter="data")
+    [artifact] = (tmp_path / "parts").glob("*_checkpoint_files.tar")
+    old_config = PRE_MOVE_CONFIG.read_text()
+    assert "target: qasr_plugins.adapters.nemo.Qwen3ASRModel" in old_config
+    assert scripted_model.cfg.target == "qasr_plugins.adapters.nemo.Qwen3ASRModel"  # what new files record too
+    (tmp_path / "parts" / "model_config.yaml").write_text(
+        re.sub(r"nemo:\w+_checkpoint_files.tar", f"nemo:{artifact.name}", old_config))
+    legacy = tmp_path / "legacy.nemo"
+    with tarfile.open(legacy, "w") as archive:
+        for part in sorted((tmp_path / "parts").iterdir()):
+            archive.add(part, arcname=f"./{part.name}")
+    script = textwrap.dedent(f"""
+        from qasr_plugins.adapters.nemo import Qwen3ASRModel  # adds the class to NeMo's allow-list
+        from nemo.collections.asr.models import ASRModel
+        model = ASRModel.restore_from({str(legacy)!r}, map_location="cpu")
+        print(type(model).__module__, type(model).__name__, model.transcribe([{str(sample_wav)!r}], verbose=False)[0])
+        """)
+    result = subprocess.run([sys.executable, "-c", script], check=False, capture_output=True, text=True,
+                            env=dict(os.environ, HF_HUB_OFFLINE="1"), cwd=tmp_path, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.strip().splitlines()[-1] == "qasr_plugins.adapters.nemo Qwen3ASRModel hello world"
 
 
 def test_nemo_transcription_script_flow_in_a_fresh_process(scripted_model: Qwen3ASRModel, sample_wav: Path,
@@ -254,16 +291,16 @@ def test_export_nemo_command(scripted: Path, tiny_aligner: Path, sample_wav: Pat
 def test_a_qwen3_nemo_file_runs_in_the_nemo_asr_stage(timed_model: Qwen3ASRModel, sample_wav: Path,
                                                       tmp_path: Path) -> None:
     """qasr's own nemo.asr stage takes the .nemo file like any NeMo ASR model, timestamps included — in a fresh
-    process where nothing has imported the adapter (the stage lets NeMo accept qasr's own stored class)."""
+    process where nothing has imported the facade module (the stage lets NeMo accept qasr's own stored class)."""
     path = tmp_path / "timed.nemo"
     timed_model.save_to(str(path))
     script = textwrap.dedent(f"""
         import json, sys
         from qasr_plugins.audio import load_audio
         from qasr_plugins.stage import AsrInput
-        from qasr_plugins.stages.nemo_asr import NemoAsr
+        from qasr_plugins.adapters.nemo.asr import NemoAsr
         from qasr_plugins.types import Span, SpeechRegions
-        assert "qasr_plugins.adapters.nemo" not in sys.modules
+        assert "qasr_plugins.adapters.nemo.qwen3_model" not in sys.modules
         stage = NemoAsr(model={str(path)!r}, timestamps=True, language="en")
         stage.ensure_loaded()
         speech = SpeechRegions("sample", (Span(6.0, 11.0),))

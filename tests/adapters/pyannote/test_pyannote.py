@@ -18,7 +18,7 @@ from qasr_plugins.adapters.pyannote import (
 
 from qasr_plugins import Pipeline
 from qasr_plugins.stage import DiarizationInput
-from qasr_plugins.stages.pyannote_diarization import PyannoteDiarization
+from qasr_plugins.adapters.pyannote.diarization import PyannoteDiarization
 from qasr_plugins.testing.contract import StageContract
 from qasr_plugins.types import Audio, Diarization, Span, SpeakerTurns, SpeechRegions, Turn
 
@@ -75,7 +75,7 @@ def test_missing_checkpoint_offline_is_a_coded_error(tmp_path: Path) -> None:
     import sys
 
     # A fresh process: the hub client reads HF_HUB_OFFLINE when it is first imported.
-    probe = ("from qasr_plugins.stages.pyannote_diarization import PyannoteDiarization as P\n"
+    probe = ("from qasr_plugins.adapters.pyannote.diarization import PyannoteDiarization as P\n"
              "from qasr_plugins.errors import StageError\n"
              "try:\n    P(checkpoint='pyannote/speaker-diarization-community-1').ensure_loaded()\n"
              "except StageError as e:\n    print(e.code, '|', e.hint)\n")
@@ -87,7 +87,7 @@ def test_missing_checkpoint_offline_is_a_coded_error(tmp_path: Path) -> None:
 def test_pyannote_stage_in_a_pipeline(local_pyannote_checkpoint: Path, monkeypatch: pytest.MonkeyPatch,
                                       sample_wav: Path) -> None:
     monkeypatch.setenv("PYANNOTE_METRICS_ENABLED", "0")
-    pipeline = Pipeline.from_config(Path(__file__).parents[1] / "configs" / "fake_full.yaml",
+    pipeline = Pipeline.from_config(Path(__file__).parents[2] / "configs" / "fake_full.yaml",
                                     ["stages/diarization=pyannote_community1",
                                      f"stages.diarization.checkpoint={local_pyannote_checkpoint}"])
     document = pipeline(sample_wav)
@@ -125,7 +125,7 @@ def test_qasr_graph_as_a_pyannote_pipeline(fake_pipeline: Path, sample_wav: Path
 
 @pytest.fixture(scope="module")
 def tiny_community(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from qasr_plugins.testing.pyannote_models import build_tiny_diarization_pipeline
+    from qasr_plugins.adapters.pyannote.tiny import build_tiny_diarization_pipeline
 
     return build_tiny_diarization_pipeline(tmp_path_factory.mktemp("pyannote") / "community-1-tiny")
 

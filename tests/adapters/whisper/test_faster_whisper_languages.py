@@ -1,6 +1,6 @@
 """faster_whisper.asr language identification on a tiny multilingual Whisper built offline.
 
-The model (``qasr_plugins.testing.whisper_models``) identifies German on a 220 Hz tone and French on a 3 kHz tone —
+The model (``qasr_plugins.adapters.whisper.tiny``) identifies German on a 220 Hz tone and French on a 3 kHz tone —
 real CTranslate2 identification, steered through its language embeddings — and says "hello" on any clip.
 """
 
@@ -14,8 +14,8 @@ import pytest
 from qasr_plugins.errors import ConfigErrors, StageError
 from qasr_plugins.graph import load_pipeline
 from qasr_plugins.stage import AsrInput
-from qasr_plugins.stages import faster_whisper_asr
-from qasr_plugins.stages.faster_whisper_asr import FasterWhisperAsr, FasterWhisperConfig
+from qasr_plugins.adapters.whisper import asr as faster_whisper_asr
+from qasr_plugins.adapters.whisper.asr import FasterWhisperAsr, FasterWhisperConfig
 from qasr_plugins.types import Audio, Span, SpeechRegions, Transcript
 
 pytest.importorskip("transformers", reason="building the tiny Whisper needs transformers")
@@ -33,7 +33,7 @@ def _tone(frequency: float, seconds: float) -> np.ndarray:
 
 @pytest.fixture(scope="session")
 def multilingual_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from qasr_plugins.testing.whisper_models import build_tiny_multilingual_whisper
+    from qasr_plugins.adapters.whisper.tiny import build_tiny_multilingual_whisper
 
     return build_tiny_multilingual_whisper(tmp_path_factory.mktemp("whisper") / "tiny-multilingual",
                                            cues={"de": _tone(LOW, 4.0), "fr": _tone(HIGH, 4.0)})

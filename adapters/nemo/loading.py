@@ -50,7 +50,8 @@ def _import_own_target(path: str) -> None:
 
     target = str(ASRModel.restore_from(path, return_config=True).get("target", ""))
     if target.startswith("qasr_plugins."):
-        importlib.import_module(target.rsplit(".", 1)[0])
+        module, _, name = target.rpartition(".")
+        getattr(importlib.import_module(module), name)
 
 
 __all__ = ["load_nemo_model"]

@@ -38,7 +38,7 @@ from qasr_plugins.stage import (
     StageConfig,
     VadInput,
 )
-from qasr_plugins.stages.pieces import wired_regions
+from qasr_plugins.asr.pieces import wired_regions
 from qasr_plugins.types import Audio, Span, Transcript, TranscriptSegment, Word
 
 BUNDLED_PREFIX = "bundled:"

@@ -9,9 +9,9 @@ import pytest
 from qasr_plugins import Pipeline
 from qasr_plugins.document import ResultDocument
 from qasr_plugins.errors import StageError
-from qasr_plugins.stages.nemo_asr import NemoAsr
+from qasr_plugins.adapters.nemo.asr import NemoAsr
 from qasr_plugins.testing.contract import StageContract
-from qasr_plugins.testing.nemo_models import build_tiny_ctc_model
+from qasr_plugins.adapters.nemo.tiny import build_tiny_ctc_model
 
 
 @pytest.fixture(scope="module")
@@ -21,7 +21,7 @@ def tiny_nemo(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_nemo_stage_through_vad_regions_keeps_absolute_times(tiny_nemo: Path, sample_wav: Path,
                                                              tmp_path: Path) -> None:
-    pipeline = Pipeline.from_config(Path(__file__).parents[1] / "configs" / "nemo_vad_asr.yaml",
+    pipeline = Pipeline.from_config(Path(__file__).parents[2] / "configs" / "nemo_vad_asr.yaml",
                                     [f"stages.asr.model={tiny_nemo}"])
     summary = pipeline.run([sample_wav], tmp_path, progress=False)
     assert summary.line() == "1 done, 0 skipped, 0 failed"
