@@ -30,6 +30,15 @@ class StageConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
+    #: Settings about this machine — where the model comes from, devices, threads, local files, other stages — that
+    #: a model saved for use elsewhere (e.g. a ``.nemo`` file) does not carry.
+    LOCAL: ClassVar[frozenset[str]] = frozenset()
+
+    @classmethod
+    def portable_settings(cls) -> tuple[str, ...]:
+        """The settings a saved model carries: every field not in :attr:`LOCAL`, in declaration order."""
+        return tuple(name for name in cls.model_fields if name not in cls.LOCAL)
+
     def digest(self) -> str:
         """A short, stable hash of the settings (for provenance and caches)."""
         blob = json.dumps(self.model_dump(mode="json"), sort_keys=True, default=str)

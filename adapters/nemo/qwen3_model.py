@@ -61,12 +61,10 @@ from qasr_plugins.types import SAMPLE_RATE, Audio, Span, Transcript
 
 #: Files of a checkpoint directory that are not weights: configuration, tokenizer, processor, chat template.
 _WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth", ".ckpt", ".msgpack", ".h5")
-#: Engine settings a ``.nemo`` file carries (loading settings — model, revision, device — are the file's business).
-_ENGINE_SETTINGS = ("language", "context", "batch_size", "batch_seconds", "max_new_tokens", "repetition_threshold",
-                    "max_chunk", "min_chunk", "chunk_search")
-#: Aligner settings a ``.nemo`` file carries (no fallback stage or dictionary file: they would not travel with it).
-_ALIGNER_SETTINGS = ("language", "max_window", "group_segments", "batch_size", "repair", "realign",
-                     "max_word_duration", "max_char_duration")
+#: Engine and aligner settings a ``.nemo`` file carries: the stages' portable settings (loading, devices, local files
+#: and fallback stages are the machine's business, see ``StageConfig.LOCAL``).
+_ENGINE_SETTINGS = Qwen3Asr.Config.portable_settings()
+_ALIGNER_SETTINGS = Qwen3ForcedAligner.Config.portable_settings()
 
 
 #: Models :meth:`Qwen3ASRModel.from_pretrained` has loaded, handed to ``__init__`` (whose signature NeMo fixes) so that

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 from pydantic import Field
 
@@ -15,6 +15,8 @@ from qasr_plugins.types import Transcript
 
 
 class AlignerConfig(StageConfig):
+    LOCAL: ClassVar[frozenset[str]] = frozenset({"fallback", "fallback_settings", "device", "threads"})
+
     language: str | None = Field(None, description="Language of every segment (BCP-47 or name); default: each "
                                                     "segment's own language.")
     max_window: float = Field(180.0, gt=1, le=600, description="Longest audio window per aligner call (s); "

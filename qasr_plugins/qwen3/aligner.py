@@ -14,7 +14,7 @@ and words keep their display text (:mod:`qasr_plugins.alignment.reproject`).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import Field, field_validator
 
@@ -34,6 +34,9 @@ MIN_AUDIO = 0.1
 
 
 class Qwen3AlignerConfig(AlignerConfig):
+    LOCAL: ClassVar[frozenset[str]] = AlignerConfig.LOCAL | {"model", "revision", "cache_dir", "dtype",
+                                                             "korean_dictionary"}
+
     model: str = Field(DEFAULT_MODEL, description="Hub id or local directory (native -hf or original layout).")
     revision: str | None = Field(None, description="Hub revision.")
     cache_dir: str | None = Field(None, description="Hugging Face cache directory.")

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 from pydantic import Field, field_validator
@@ -33,6 +33,8 @@ MIN_CALL_SECONDS = 0.5
 
 
 class Qwen3AsrConfig(StageConfig):
+    LOCAL: ClassVar[frozenset[str]] = frozenset({"model", "revision", "cache_dir", "dtype", "device", "threads"})
+
     model: str = Field("Qwen/Qwen3-ASR-0.6B-hf",
                        description="Hub id or local directory (native -hf or original qwen-asr layout).")
     revision: str | None = Field(None, description="Hub revision (branch, tag or commit).")

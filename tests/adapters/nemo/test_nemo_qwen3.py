@@ -89,6 +89,9 @@ def test_the_audio_reaches_the_engine_as_qasr_reads_it(random_model: Qwen3ASRMod
 def test_forced_language_and_engine_settings(scripted: Path, sample_wav: Path) -> None:
     model = Qwen3ASRModel.from_pretrained(str(scripted), language="English", context="Chicago")
     assert model.cfg.transcribe.language == "English" and model.cfg.transcribe.context == "Chicago"
+    # the .nemo config carries every engine setting the stage declares portable, and nothing about this machine
+    assert tuple(model.cfg.transcribe) == Qwen3Asr.Config.portable_settings()
+    assert {"model", "device", "threads"}.isdisjoint(model.cfg.transcribe) and "batch_size" in model.cfg.transcribe
     [hypothesis] = model.transcribe([str(sample_wav)], return_hypotheses=True, verbose=False)
     assert hypothesis.langs == "en"
     with pytest.raises(ConfigError) as unknown:
