@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -51,9 +51,6 @@ class ResultDocument:
     pipeline: str | None = None
     qasr_version: str | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
-
-    def with_transcript(self, transcript: Transcript) -> ResultDocument:
-        return replace(self, transcript=transcript)
 
     def to_dict(self) -> dict[str, Any]:
         return {

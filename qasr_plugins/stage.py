@@ -235,7 +235,6 @@ class Writer(ABC):
     kind: ClassVar[str] = "writer"
     Config: ClassVar[type[StageConfig]] = StageConfig
     suffix: ClassVar[str]
-    binary: ClassVar[bool] = False
     collect_as: ClassVar[str | None] = None
 
     def __init__(self, config: StageConfig | None = None, **settings: Any) -> None:

@@ -34,10 +34,6 @@ class Window:
     span: Span
     pieces: tuple[Piece, ...]
 
-    @property
-    def unit_count(self) -> int:
-        return sum(p.stop - p.first for p in self.pieces)
-
 
 def plan_windows(spans: Sequence[Span], unit_lengths: Sequence[Sequence[int]], audio: Audio, max_window: float,
                  group: bool = False) -> list[Window]:
