@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Set up a development/run environment from the project's own files:
-#   - Debian packages: ffmpeg (decoding, torchcodec), libsndfile1, sox and espeak-ng (synthetic test audio);
+#   - Debian packages, only those missing: ffmpeg (decoding, torchcodec), sox and espeak-ng (synthetic test audio);
 #   - a virtual environment at .venv with qasr-plugins installed editable with all extras,
 #     the heavy stack pinned by constraints.txt (the one place those pins live).
 # Idempotent: a stamp keyed on pyproject.toml + constraints.txt skips the pip step when nothing changed.
@@ -10,16 +10,17 @@ cd "$(dirname "$0")/.."
 PYTHON="${PYTHON:-python3}"
 VENV=.venv
 
+# Only the programs are probed: the soundfile wheel bundles its own libsndfile, so nothing else is needed from the
+# system, and a machine that has these three never runs apt-get (nor asks for root).
 missing=()
 for program in ffmpeg sox espeak-ng; do command -v "$program" >/dev/null 2>&1 || missing+=("$program"); done
-ldconfig -p 2>/dev/null | grep -q libsndfile || missing+=(libsndfile1)
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
     echo "setup: installing Debian packages: ${missing[*]}"
     apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ffmpeg libsndfile1 sox espeak-ng >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
   else
-    echo "setup: please install these system packages: ${missing[*]} (e.g. sudo apt-get install ffmpeg libsndfile1 sox espeak-ng)" >&2
+    echo "setup: please install these system packages: ${missing[*]} (e.g. sudo apt-get install ${missing[*]})" >&2
     exit 1
   fi
 fi
