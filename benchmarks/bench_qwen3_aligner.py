@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_CONFIG = ROOT.parent / "shared" / "reference" / "qwen3" / "Qwen3-ForcedAligner-0.6B.config.json"
+DEFAULT_CONFIG = ROOT / "benchmarks" / "configs" / "Qwen3-ForcedAligner-0.6B.config.json"
 SAMPLE_RATE = 16_000
 WORDS = ["time", "people", "year", "way", "day", "thing", "man", "world", "life", "hand", "part", "child", "eye",
          "woman", "place", "work", "week", "case", "point", "government", "company", "number", "group", "problem",

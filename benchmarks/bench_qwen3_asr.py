@@ -1,6 +1,6 @@
 """Speed of the ``qwen3.asr`` stage against a naive per-segment ``generate`` loop and the official qwen-asr package.
 
-Real-size Qwen3-ASR-0.6B architecture (the released config.json, read from ../shared/reference/qwen3 unless
+Real-size Qwen3-ASR-0.6B architecture (the released config.json, read from benchmarks/configs unless
 ``--config`` says otherwise) with random weights, a multi-segment recording made by tiling pyannote's 30 s sample,
 and VAD-like segments of 4–16 s. Each method runs in its own process (so peak memory is its own) on the same
 checkpoint, segments and token budget: random weights never stop on their own, so every segment decodes exactly
@@ -28,7 +28,7 @@ import numpy as np
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
-DEFAULT_CONFIG = REPO.parent / "shared" / "reference" / "qwen3" / "Qwen3-ASR-0.6B.config.json"
+DEFAULT_CONFIG = REPO / "benchmarks" / "configs" / "Qwen3-ASR-0.6B.config.json"
 
 
 def _peak_mb() -> float:
