@@ -40,9 +40,9 @@ def golden_backend(tiny_aligner_original: Path):
              _script().tokenizer_digest(tiny_aligner_original))
     recorded = {(c["weights_digest"], c["tokenizer_digest"])
                 for c in (json.loads(p.read_text(encoding="utf-8"))["checkpoint"] for p in GOLDEN)}
-    if recorded != {built}:
-        pytest.skip(f"the tiny checkpoint built here ({built}) is not the one the golden files were recorded on "
-                    f"({recorded}); re-run scripts/make_qwen3_aligner_golden.py")
+    # A different checkpoint is a failure, never a skip (see tests/qwen3/test_golden.py).
+    assert recorded == {built}, (f"the tiny checkpoint built here ({built}) is not the one the golden files were "
+                                 f"recorded on ({recorded}); re-run scripts/make_qwen3_aligner_golden.py")
     return load_model(str(tiny_aligner_original), kind="forced_aligner")  # converted from the original layout
 
 
