@@ -39,7 +39,7 @@ def execute(name: str) -> list[str]:
 def test_quickstart() -> None:
     graph, silero, energy, stale, batch = execute("quickstart")
     assert "silero.vad" in graph and "threshold" in graph
-    silero_regions, energy_regions = eval(silero), eval(energy.splitlines()[-1])  # noqa: S307 (our own output)
+    silero_regions, energy_regions = eval(silero), eval(energy.splitlines()[-1])
     assert len(silero_regions) >= 3 and all(0 <= start < end <= 30.1 for start, end in silero_regions)
     assert "energy.vad" in energy and energy_regions and energy_regions != silero_regions
     assert "[C102]" in stale and "stages.vad.threshold" in stale
