@@ -123,6 +123,19 @@ def test_qasr_graph_as_a_pyannote_pipeline(fake_pipeline: Path, sample_wav: Path
     assert error == 0.0  # the fake diarizer's turns are already exclusive
 
 
+def test_diarize_output_keeps_regular_and_exclusive_turns_apart() -> None:
+    """Overlapped speech: the regular annotation keeps both speakers, the exclusive one gives the overlap to one."""
+    regular = SpeakerTurns("call", (Turn(Span(0.0, 4.0), "A"), Turn(Span(3.0, 6.0), "B")))
+    exclusive = SpeakerTurns("call", (Turn(Span(0.0, 3.5), "A"), Turn(Span(3.5, 6.0), "B")), exclusive=True)
+    output = to_diarize_output(Diarization(regular, exclusive))
+    assert [(s.start, s.end) for s in output.speaker_diarization.get_overlap()] == [(3.0, 4.0)]
+    assert not list(output.exclusive_speaker_diarization.get_timeline().get_overlap())
+    assert [(s.start, s.end, label) for s, _, label in output.exclusive_speaker_diarization.itertracks(
+        yield_label=True)] == [(0.0, 3.5, "A"), (3.5, 6.0, "B")]
+    back = from_diarize_output(output, "call")
+    assert back.turns == regular and back.exclusive == exclusive
+
+
 @pytest.fixture(scope="module")
 def tiny_community(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from qasr_plugins.adapters.pyannote.tiny import build_tiny_diarization_pipeline
