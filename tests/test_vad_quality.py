@@ -6,6 +6,8 @@ import pytest
 
 from qasr_plugins import Pipeline
 
+pytestmark = pytest.mark.slow  # real bundled models on real audio
+
 
 def detection_error(sample_wav, sample_rttm, overrides) -> float:
     from pyannote.core import Annotation, Segment
