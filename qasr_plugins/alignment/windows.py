@@ -14,7 +14,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from qasr_plugins.asr.chunks import ChunkLimits, plan_chunks
+from qasr_plugins.energy import QuietPoint, speech_spans
 from qasr_plugins.types import Audio, Span
+
+#: Cuts in a long segment: at the start of the quietest 100 ms frame in the last fifth before each limit.
+_QUIET = QuietPoint(window=0.1, sliding=False, power=2, latest=False, middle=False)
 
 
 @dataclass(frozen=True)
@@ -64,10 +69,8 @@ def plan_windows(spans: Sequence[Span], unit_lengths: Sequence[Sequence[int]], a
 def _split_segment(index: int, span: Span, lengths: Sequence[int], audio: Audio, max_window: float) -> list[Piece]:
     if span.duration <= max_window:
         return [Piece(index, 0, len(lengths), span)]
-    cuts = [span.start]
-    while span.end - cuts[-1] > max_window:
-        cuts.append(_quietest(audio, cuts[-1] + 0.8 * max_window, cuts[-1] + max_window))
-    cuts.append(span.end)
+    limits = ChunkLimits(max_seconds=max_window, min_seconds=0.0, search=0.2 * max_window, quiet=_QUIET)
+    cuts = [span.start, *(piece.end for piece in plan_chunks(audio, span, limits)[:-1]), span.end]
     weights = np.cumsum([0, *[n + 1 for n in lengths]], dtype=np.float64)
     shares = weights / weights[-1]
     spoken = _speech_share(audio, span)
@@ -85,26 +88,15 @@ def _split_segment(index: int, span: Span, lengths: Sequence[int], audio: Audio,
 
 def _speech_share(audio: Audio, span: Span) -> Callable[[float], float]:
     """The share of ``span``'s speech heard before a time (by duration when no speech is detected)."""
-    from qasr_plugins.stage import VadInput
-    from qasr_plugins.stages.energy_vad import EnergyVad
-
-    regions = EnergyVad().process([VadInput(audio.crop(span))])[0].regions
+    part = audio.crop(span)
+    regions = [(part.offset + start, part.offset + end) for start, end in speech_spans(part.waveform,
+                                                                                       part.sample_rate)]
 
     def heard(time: float) -> float:
-        return sum(max(0.0, min(time, r.end) - r.start) for r in regions)
+        return sum(max(0.0, min(time, end) - start) for start, end in regions)
 
     total = heard(span.end)
     if total < 0.01 * span.duration:
         return lambda time: (time - span.start) / span.duration
     return lambda time: heard(time) / total
 
-
-def _quietest(audio: Audio, start: float, end: float, frame: float = 0.1) -> float:
-    """The start of the quietest ``frame`` between ``start`` and ``end`` (absolute seconds)."""
-    region = audio.crop(Span(start, end))
-    hop = max(1, int(frame * region.sample_rate))
-    count = len(region.waveform) // hop
-    if count == 0:
-        return end
-    energy = np.mean(region.waveform[: count * hop].reshape(count, hop) ** 2, axis=1)
-    return region.offset + int(np.argmin(energy)) * hop / region.sample_rate

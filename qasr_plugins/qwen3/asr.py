@@ -20,7 +20,8 @@ import numpy as np
 from pydantic import Field, field_validator
 
 from qasr_plugins.errors import InputError
-from qasr_plugins.qwen3.chunking import ChunkLimits, plan_chunks
+from qasr_plugins.asr.chunks import ChunkLimits, plan_chunks
+from qasr_plugins.energy import QuietPoint
 from qasr_plugins.languages import language_name
 from qasr_plugins.qwen3.languages import ASR_LANGUAGES
 from qasr_plugins.qwen3.output import REPETITION, TRUNCATED, parse_output, trim_token_loop
@@ -136,7 +137,8 @@ class Qwen3Asr(AsrStage):
             raise InputError(f"Qwen3-ASR needs {SAMPLE_RATE} Hz audio, got {audio.sample_rate} Hz", where=audio.uri,
                              code="I308", hint="Load it with qasr's audio loader, which resamples to 16 kHz.")
         limits = ChunkLimits(max_seconds=cfg.max_chunk, min_seconds=min(cfg.min_chunk, cfg.max_chunk / 2),
-                             search=min(cfg.chunk_search, cfg.max_chunk / 2), window=min(0.1, cfg.chunk_search))
+                             search=min(cfg.chunk_search, cfg.max_chunk / 2),
+                             quiet=QuietPoint(window=min(0.1, cfg.chunk_search)))
         regions = wired_regions(item)
         pieces = []
         for region, speaker in [(audio.span, None)] if regions is None else regions:

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 from pydantic import Field
 
+from qasr_plugins.energy import loud_frames
 from qasr_plugins.stage import StageConfig, VadInput, VadStage
 from qasr_plugins.types import Span, SpeechRegions
 
@@ -39,10 +40,7 @@ class EnergyVad(VadStage):
         count = len(audio.waveform) // hop
         if count == 0:
             return SpeechRegions(audio.uri, ())
-        frames = audio.waveform[: count * hop].reshape(count, hop).astype(np.float64)
-        level = 10 * np.log10(np.mean(frames**2, axis=1) + 1e-12)
-        reference = np.percentile(level, 99)
-        active = (level >= reference + cfg.threshold_db) & (level >= cfg.floor_db)
+        active = loud_frames(audio.waveform, hop, cfg.threshold_db, cfg.floor_db)
         runs = _runs(active)
         seconds = [(a * hop / audio.sample_rate, b * hop / audio.sample_rate) for a, b in runs]
         merged: list[list[float]] = []

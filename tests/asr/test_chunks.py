@@ -5,7 +5,7 @@ from itertools import pairwise
 import numpy as np
 import pytest
 
-from qasr_plugins.qwen3.chunking import ChunkLimits, plan_chunks
+from qasr_plugins.asr.chunks import ChunkLimits, plan_chunks
 from qasr_plugins.types import Audio, Span
 
 
