@@ -24,9 +24,9 @@ def test_finds_the_two_speakers_of_the_sample(sample_diarization) -> None:
 
 
 def test_der_on_the_sample(sample_diarization, sample_rttm, der) -> None:
-    # Measured: 9.1 % (exclusive turns), 8.7 % (regular turns); the bound is 20 %.
-    assert der(sample_diarization.exclusive, sample_rttm) <= 0.15
-    assert der(sample_diarization.turns, sample_rttm) <= 0.15
+    # Measured: 9.1 % (exclusive turns), 8.7 % (regular turns); bounds about 1.5x.
+    assert der(sample_diarization.exclusive, sample_rttm) <= 0.14
+    assert der(sample_diarization.turns, sample_rttm) <= 0.13
 
 
 def test_turns_stay_inside_speech(sample_diarization, sample_speech: SpeechRegions) -> None:
@@ -35,15 +35,14 @@ def test_turns_stay_inside_speech(sample_diarization, sample_speech: SpeechRegio
                    for r in sample_speech.regions), turn
 
 
-@pytest.mark.parametrize("name", ["two_speakers", "three_speakers"])
-def test_der_on_clean_synthetic_conversations(name, diarizer, vad, synth_dir, der) -> None:
+@pytest.mark.parametrize(("name", "measured"), [("two_speakers", 0.039), ("three_speakers", 0.021)])
+def test_der_on_clean_synthetic_conversations(name, measured, diarizer, vad, synth_dir, der) -> None:
     rendered = synthesize(CONVERSATIONS[name], synth_dir)
     audio = load_audio(rendered.wav)
     speech = vad.process([VadInput(audio)])[0]
     result = diarizer.process([DiarizationInput(audio, speech)])[0]
     assert len(result.turns.speakers) == len(rendered.speakers)
-    # Measured: 3.9 % (two speakers), 2.1 % (three); the bound is 10 %.
-    assert der(result.exclusive, rendered.rttm) <= 0.10
+    assert der(result.exclusive, rendered.rttm) <= 2 * measured, f"measured {measured}"
 
 
 def test_speaker_count_settings_are_obeyed(sample_audio, sample_speech) -> None:
@@ -57,7 +56,7 @@ def test_speaker_count_settings_are_obeyed(sample_audio, sample_speech) -> None:
 def test_without_speech_regions_an_energy_vad_is_used(diarizer, sample_audio, sample_rttm, der) -> None:
     result = diarizer.process([DiarizationInput(sample_audio)])[0]
     assert len(result.turns.speakers) == 2
-    assert der(result.exclusive, sample_rttm) <= 0.25
+    assert der(result.exclusive, sample_rttm) <= 0.18  # 11.6 % measured
 
 
 def test_offsets_are_kept(diarizer, sample_audio) -> None:

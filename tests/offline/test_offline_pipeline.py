@@ -40,10 +40,10 @@ def test_scores_on_the_sample(cli_output: Path, sample_rttm: Path, sample_stm: P
     report = evaluate(read_all([sample_rttm, sample_stm]), read_all([cli_output / "sample.json"]),
                       EvalOptions(collar=0.25))
     row = report.files[0]
-    # Measured: DER 8.7 %, WER 16.0 %, WDER 6.8 %. The DER bound is 20 %.
-    assert row["der"]["value"] <= 0.15
-    assert row["wer"]["value"] <= 0.25
-    assert row["wder"]["value"] <= 0.15
+    # Measured: DER 8.7 %, WER 16.0 %, WDER 6.8 %; bounds about 1.5x (DER, WER) and 1.8x (WDER).
+    assert row["der"]["value"] <= 0.13
+    assert row["wer"]["value"] <= 0.24
+    assert row["wder"]["value"] <= 0.12
 
 
 @pytest.fixture(scope="module")
@@ -61,5 +61,5 @@ def test_scores_on_clean_synthetic_conversations(name, measured_der, measured_we
     result.write_text(str(offline.render(document)["json"]), encoding="utf-8")
     report = evaluate(read_all([rendered.rttm, rendered.stm]), read_all([result]), EvalOptions(collar=0.25))
     row = report.files[0]
-    assert row["der"]["value"] <= 0.10, f"measured {measured_der}"
-    assert row["wer"]["value"] <= 0.20, f"measured {measured_wer}"
+    assert row["der"]["value"] <= 2 * measured_der, f"measured {measured_der}"
+    assert row["wer"]["value"] <= 2 * measured_wer, f"measured {measured_wer}"
