@@ -14,7 +14,7 @@ from qasr_plugins.commands.align import align
 from qasr_plugins.commands.convert import convert
 from qasr_plugins.commands.eval import evaluate
 from qasr_plugins.commands.export_nemo import export_nemo
-from qasr_plugins.errors import ConfigError, QasrError
+from qasr_plugins.errors import InputError, QasrError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="qasr: who said what, when. Compose VAD, diarization, ASR, alignment and writers.")
@@ -141,8 +141,8 @@ def run(
     inputs, overrides = split_overrides(arguments)
     try:
         if not inputs:
-            raise ConfigError("no inputs given.", code="I304", hint="Name audio files, directories, globs or a "
-                              "JSONL manifest after the pipeline.")
+            raise InputError("no inputs given.", code="I304", hint="Name audio files, directories, globs or a "
+                             "JSONL manifest after the pipeline.")
         pipe = Pipeline.from_config(pipeline, overrides, _formats(format))
         items = collect_inputs(inputs)
         if use_ray:

@@ -48,7 +48,7 @@ def run_on_ray(spec: PipelineSpec, items: Sequence[InputItem], output_dir: str |
     """Run ``spec`` over ``items`` on Ray (connecting to ``address``, or starting a local Ray).
 
     Raises:
-        StageError: ``S405`` when the ``ray`` extra is missing; a worker's model-loading error is re-raised as is.
+        StageError: ``S409`` when the ``ray`` extra is missing; a worker's model-loading error is re-raised as is.
     """
     try:
         import ray

@@ -221,6 +221,8 @@ def build_config(cls: type, settings: Mapping[str, Any], path: str, owner: str) 
         return cls.Config(**settings)
     except ValidationError as exc:
         raise ConfigErrors(_pydantic_errors(exc, path, owner)) from None
+    except QasrError as exc:  # raised by the config's own validators, relative to its settings
+        raise ConfigErrors([exc.located(path)]) from exc
 
 
 def _as_mapping(value: Any, path: str, errors: list[ConfigError]) -> Mapping[str, Any]:
@@ -308,9 +310,9 @@ def validate(config: Mapping[str, Any], *, source: str = "") -> PipelineSpec:
         try:
             entry = registry.find(kind, stage_name)
             stage_class = registry.load(kind, stage_name)
-        except PluginError as exc:
-            code = "C101" if exc.code == "P203" else exc.code
-            errors.append(ConfigError(exc.message, where=f"{settings_path}.name", code=code, hint=exc.hint))
+        except PluginError as exc:  # P203 is an unknown name in this config; others keep code and class
+            errors.append(ConfigError(exc.message, where=f"{settings_path}.name", code="C101", hint=exc.hint)
+                          if exc.code == "P203" else exc.located(f"{settings_path}.name"))
             continue
         try:
             stage_config = build_config(stage_class, settings, settings_path, stage_name)
@@ -427,8 +429,8 @@ def _writers(outputs: Mapping[str, Any], doc_caps: frozenset[str], errors: list[
             entry = registry.find("writer", fmt)
             cls = registry.load("writer", fmt)
         except PluginError as exc:
-            errors.append(ConfigError(exc.message, where=where, code="C111" if exc.code == "P203" else exc.code,
-                                      hint=exc.hint))
+            errors.append(ConfigError(exc.message, where=where, code="C111", hint=exc.hint)
+                          if exc.code == "P203" else exc.located(where))
             continue
         path = f"outputs.writers.{fmt}"
         try:

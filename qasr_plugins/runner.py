@@ -19,7 +19,7 @@ from typing import Any
 from qasr_plugins.atomic import write_atomic
 from qasr_plugins.audio import load_audio
 from qasr_plugins.document import AudioInfo, ResultDocument
-from qasr_plugins.errors import QasrError, StageError
+from qasr_plugins.errors import OutputError, QasrError, StageError
 from qasr_plugins.graph import NodeSpec, PipelineSpec
 from qasr_plugins.inputs import InputItem
 from qasr_plugins.stage import Stage, Writer, needs_audio
@@ -83,11 +83,11 @@ class Executor:
         for node in self.spec.nodes:
             try:
                 self.stages[node.name].ensure_loaded()
-            except QasrError:
-                raise
+            except QasrError as exc:
+                raise exc.located(node.settings_path) from exc
             except Exception as exc:
                 raise StageError(f"stage {node.stage_name!r} failed to load: {type(exc).__name__}: {exc}",
-                                 where=f"graph.{node.name}", code="S402",
+                                 where=node.settings_path, code="S402",
                                  hint="Check the model settings of this stage.") from exc
 
     def close(self) -> None:
@@ -102,8 +102,11 @@ class Executor:
 
     def _call(self, node: NodeSpec, batch: list[Any]) -> list[Any]:
         stage = self.stages[node.name]
-        stage.ensure_loaded()
-        outputs = stage.process(batch)
+        try:
+            stage.ensure_loaded()
+            outputs = stage.process(batch)
+        except QasrError as exc:  # a stage's ``where`` is relative to its settings: add the node's path
+            raise exc.located(node.settings_path) from exc
         if len(outputs) != len(batch):
             raise StageError(f"returned {len(outputs)} outputs for {len(batch)} inputs.", where=f"graph.{node.name}",
                              code="S403", hint=f"Fix {node.stage_name}: process() returns one output per input.")
@@ -282,8 +285,8 @@ def process_batch(executor: Executor, batch: Sequence[InputItem], output_dir: Pa
             yield _failed(item, exc, output_dir, started)
             continue
         except Exception as exc:  # noqa: BLE001 - a writer bug must not cost other files their outputs
-            yield _failed(item, StageError(f"a writer failed: {type(exc).__name__}: {exc}", where=item.path,
-                                           code="O502"), output_dir, started)
+            yield _failed(item, OutputError(f"a writer failed: {type(exc).__name__}: {exc}", where=item.path,
+                                            code="O502"), output_dir, started)
             continue
         (output_dir / f"{item.uri}.{ERROR_SUFFIX}").unlink(missing_ok=True)
         yield FileOutcome(item.uri, item.path, "done", tuple(map(str, written)), None,

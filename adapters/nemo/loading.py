@@ -33,10 +33,10 @@ def load_nemo_model(model: str, *, device: str, stage: str, expected: type) -> A
             loaded = expected.from_pretrained(model, map_location=torch.device(device))
     except Exception as exc:
         raise StageError(f"cannot load NeMo model {model!r} ({type(exc).__name__}: {exc}).".splitlines()[0],
-                         where=stage, code="S404",
+                         where="model", code="S404",
                          hint="Point 'model' at a local .nemo file, or allow hub access.") from exc
     if not isinstance(loaded, expected):
-        raise StageError(f"{model!r} is a {type(loaded).__name__}, not a {expected.__name__}.", where=stage,
+        raise StageError(f"{model!r} is a {type(loaded).__name__}, not a {expected.__name__}.", where="model",
                          code="S405", hint=f"Use a {expected.__name__} checkpoint for {stage}.")
     return loaded.eval()
 

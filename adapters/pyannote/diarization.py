@@ -90,6 +90,6 @@ def _shift(diarization: Diarization, seconds: float) -> Diarization:
 
 
 def _not_found(checkpoint: str, detail: str) -> StageError:
-    return StageError(f"cannot load pyannote pipeline {checkpoint!r} ({detail}).", where="pyannote.diarization",
+    return StageError(f"cannot load pyannote pipeline {checkpoint!r} ({detail}).", where="checkpoint",
                       code="S404", hint="Point 'checkpoint' at a local directory holding config.yaml (and the "
                       "models it names), or set HF_TOKEN and allow hub access.")

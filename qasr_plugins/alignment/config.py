@@ -9,7 +9,7 @@ from pydantic import Field
 
 from qasr_plugins.alignment.engine import Fallback, FlowSettings
 from qasr_plugins.alignment.qc import QcSettings
-from qasr_plugins.errors import ConfigError
+from qasr_plugins.errors import ConfigError, QasrError
 from qasr_plugins.stage import AlignInput, StageConfig
 from qasr_plugins.types import Transcript
 
@@ -52,7 +52,10 @@ def load_fallback(name: str | None, settings: Mapping[str, Any], own_name: str) 
     from qasr_plugins import registry
 
     stage = registry.load("align", name)(**dict(settings))
-    stage.ensure_loaded()
+    try:
+        stage.ensure_loaded()
+    except QasrError as exc:  # the fallback's settings live under fallback_settings
+        raise exc.located("fallback_settings") from exc
 
     def run(item: AlignInput) -> Transcript:
         return stage.process([item])[0]

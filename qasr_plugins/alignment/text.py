@@ -133,7 +133,8 @@ def _korean_scores(dictionary: str | None) -> dict[str, float]:
     try:
         lines = Path(dictionary).expanduser().read_text(encoding="utf-8").splitlines()
     except OSError as exc:
-        raise StageError(f"cannot read the Korean word list ({exc.strerror})", where=dictionary, code="S412",
+        raise StageError(f"cannot read the Korean word list {dictionary!r} ({exc.strerror})",
+                         where="korean_dictionary", code="S412",
                          hint="Point 'korean_dictionary' at a text file with one word per line, or remove it."
                          ) from exc
     return {line.split()[0]: 1.0 for line in lines if line.strip()}

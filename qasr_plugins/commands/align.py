@@ -61,8 +61,11 @@ def run_alignment(audio_path: Path, text: str, output_dir: Path, *, aligner: str
     writers = [registry.load("writer", fmt)() for fmt in formats]
     stage = stage_class(config)
     started = time.perf_counter()
-    stage.ensure_loaded()
-    aligned = stage.process([AlignInput(recording, transcript)])[0]
+    try:
+        stage.ensure_loaded()
+        aligned = stage.process([AlignInput(recording, transcript)])[0]
+    except QasrError as exc:  # the stage names its own settings; they are the preset's, as stages.align
+        raise exc.located("stages.align") from exc
     record = StageRecord("align", "align", name, model=stage.model_id(), config_hash=config.digest(),
                          wall_time=time.perf_counter() - started, settings=config.model_dump(mode="json"))
     document = ResultDocument(recording.uri, AudioInfo(recording.path, recording.duration, recording.sample_rate,

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from qasr_plugins.errors import StageError
+from qasr_plugins.errors import ConfigError, QasrError, StageError
 from qasr_plugins.qwen3.layout import CheckpointInfo, Kind, inspect_checkpoint
 
 _KIND_NAMES = {"asr": "Qwen3-ASR", "forced_aligner": "Qwen3-ForcedAligner"}
@@ -115,33 +115,49 @@ def native_checkpoint(info: CheckpointInfo) -> Path:
     return target
 
 
+def _at_model(error: QasrError) -> QasrError:
+    """A checkpoint error named by its file, located at the ``model`` setting instead (the file joins the message)."""
+    if error.where in ("", "model"):
+        return error.replace(where="model")
+    return error.replace(message=f"{error.message} ({error.where})", where="model")
+
+
 def load_model(model: str, *, kind: Kind, revision: str | None = None, cache_dir: str | None = None,
                dtype: str = "float32", device: str = "cpu", attn_implementation: str | None = "sdpa") -> LoadedModel:
     """Load ``model`` (hub id or directory, either layout) for ``kind`` inference.
 
     Raises:
         StageError: ``S404`` not found, ``S405`` the checkpoint is the other kind of model, ``S406`` unreadable,
-            ``S421`` conversion failed, ``C141`` unknown dtype.
+            ``S421`` conversion failed; each located at ``model`` (a file it names is in the message).
+        ConfigError: ``C141`` unknown dtype.
     """
     import torch
     from transformers import AutoProcessor, Qwen3ASRForConditionalGeneration, Qwen3ASRForTokenClassification
 
     if dtype not in _DTYPES:
-        raise StageError(f"unknown dtype {dtype!r}", where="dtype", code="C141",
+        raise ConfigError(f"unknown dtype {dtype!r}", where="dtype", code="C141",
                          hint=f"Use one of {', '.join(_DTYPES)}.")
-    source = inspect_checkpoint(resolve_checkpoint(model, kind=kind, revision=revision, cache_dir=cache_dir))
+    local = resolve_checkpoint(model, kind=kind, revision=revision, cache_dir=cache_dir)
+    try:
+        source = inspect_checkpoint(local)
+    except QasrError as exc:
+        raise _at_model(exc) from exc
     if source.kind != kind:
         raise StageError(f"{model!r} is a {_KIND_NAMES[source.kind]} checkpoint, not a {_KIND_NAMES[kind]} one",
                          where="model", code="S405",
                          hint=f"Use a {_KIND_NAMES[kind]} checkpoint for this stage.")
-    checkpoint = native_checkpoint(source)
+    try:
+        checkpoint = native_checkpoint(source)
+    except QasrError as exc:
+        raise _at_model(exc) from exc
     model_class = Qwen3ASRForConditionalGeneration if kind == "asr" else Qwen3ASRForTokenClassification
     try:
         network = model_class.from_pretrained(str(checkpoint), dtype=getattr(torch, dtype),
                                               attn_implementation=attn_implementation)
         processor = AutoProcessor.from_pretrained(str(checkpoint))
     except (OSError, ValueError, KeyError) as exc:
-        raise StageError(f"cannot load the checkpoint: {exc}".splitlines()[0], where=str(checkpoint), code="S406",
+        raise StageError(f"cannot load the checkpoint {str(checkpoint)!r}: {exc}".splitlines()[0], where="model",
+                         code="S406",
                          hint="Re-download or re-convert the checkpoint.") from exc
     network.to(device).eval()
     return LoadedModel(network, processor, checkpoint, source)

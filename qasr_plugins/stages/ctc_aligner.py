@@ -146,7 +146,8 @@ def load_ctc_model(name: str, device: str) -> CtcModel:
         return HfCtcModel(name, device)
     except (OSError, ValueError, KeyError, ImportError) as exc:
         local = Path(name).exists()
-        raise StageError(f"cannot load the CTC model ({type(exc).__name__}: {exc})", where=name, code="S411",
+        raise StageError(f"cannot load the CTC model {name!r} ({type(exc).__name__}: {exc})", where="model",
+                         code="S411",
                          hint="Give a local directory saved with save_pretrained (config.json, tokenizer files), "
                               "a NeMo CTC .nemo file, or a hub id that is in the local cache."
                               if not local else "Check that the directory holds a CTC model and its tokenizer."
