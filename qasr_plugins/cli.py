@@ -12,24 +12,15 @@ import typer
 from qasr_plugins import registry
 from qasr_plugins.commands.align import align
 from qasr_plugins.commands.convert import convert
+from qasr_plugins.commands.errors import EXIT_ERROR, handle_errors, report
 from qasr_plugins.commands.eval import evaluate
 from qasr_plugins.commands.export_nemo import export_nemo
-from qasr_plugins.errors import InputError, QasrError
+from qasr_plugins.errors import InputError, PluginError, QasrError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="qasr: who said what, when. Compose VAD, diarization, ASR, alignment and writers.")
 
 EXIT_FAILED_FILES = 1
-EXIT_ERROR = 2
-
-
-def _fail(error: QasrError, debug: bool = False) -> None:
-    if debug:
-        import traceback
-
-        traceback.print_exception(error)
-    typer.echo(f"error: {error.render()}", err=True)
-    raise typer.Exit(EXIT_ERROR)
 
 
 def split_overrides(arguments: list[str]) -> tuple[list[str], list[str]]:
@@ -51,6 +42,7 @@ def _formats(values: list[str] | None) -> list[str] | None:
 
 
 @app.command()
+@handle_errors
 def plugins(
     kind: Annotated[str | None, typer.Argument(help="Only this kind: vad, diarization, asr, align, "
                                                         "attribution, writer.")] = None,
@@ -58,10 +50,7 @@ def plugins(
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ) -> None:
     """List registered stages (from package metadata; nothing is imported unless --check)."""
-    try:
-        found = registry.entries(kind)
-    except QasrError as exc:
-        _fail(exc)
+    found = registry.entries(kind)
     clashes = registry.conflicts(kind)
     rows = []
     for entry in found:
@@ -78,14 +67,15 @@ def plugins(
             typer.echo(f"{row['kind']:<{widths[0]}}  {row['name']:<{widths[1]}}  "
                        f"{(row['distribution'] or '?'):<{widths[2]}}  {row['version'] or '?':<10}  {row['status']}")
     for (clash_kind, name), group in clashes.items():
-        typer.echo(f"error: [P202] {clash_kind} stage name {name!r} is claimed by "
-                   + " and ".join(e.origin for e in group) + ". Uninstall one of these distributions.", err=True)
+        report(PluginError(f"{clash_kind} stage name {name!r} is claimed by " + " and ".join(e.origin for e in group)
+                           + ".", code="P202", hint="Uninstall one of these distributions."))
     failed = check and any(r["status"].startswith("error") for r in rows)
     if clashes or failed:
         raise typer.Exit(EXIT_ERROR)
 
 
 @app.command()
+@handle_errors
 def pipelines() -> None:
     """List the pipelines that ship with qasr (address them by name)."""
     from qasr_plugins.graph import available_pipelines, packaged_pipelines_dir
@@ -98,6 +88,7 @@ def pipelines() -> None:
 
 
 @app.command()
+@handle_errors
 def validate(
     pipeline: Annotated[str, typer.Argument(help="A pipeline name (see 'qasr pipelines') or a YAML path.")],
     overrides: Annotated[list[str] | None, typer.Argument(help="Dotlist overrides: key=value, "
@@ -108,14 +99,12 @@ def validate(
     """Compose and validate a pipeline without loading any model; print the resolved graph or the errors."""
     from qasr_plugins.graph import load_pipeline
 
-    try:
-        spec = load_pipeline(pipeline, overrides or [], _formats(format))
-    except QasrError as exc:
-        _fail(exc)
+    spec = load_pipeline(pipeline, overrides or [], _formats(format))
     typer.echo(json.dumps(spec.config, indent=2, default=str) if as_json else spec.describe())
 
 
 @app.command(context_settings={"allow_interspersed_args": True})
+@handle_errors
 def run(
     pipeline: Annotated[str, typer.Argument(help="A pipeline name or a YAML path.")],
     arguments: Annotated[list[str], typer.Argument(help="Inputs (files, directories, globs, JSONL manifests) "
@@ -139,23 +128,20 @@ def run(
     from qasr_plugins.runner import SUMMARY_FILE, run_files
 
     inputs, overrides = split_overrides(arguments)
-    try:
-        if not inputs:
-            raise InputError("no inputs given.", code="I304", hint="Name audio files, directories, globs or a "
-                             "JSONL manifest after the pipeline.")
-        pipe = Pipeline.from_config(pipeline, overrides, _formats(format))
-        items = collect_inputs(inputs)
-        if use_ray:
-            from qasr_plugins.distributed import run_on_ray
+    if not inputs:
+        raise InputError("no inputs given.", code="I304", hint="Name audio files, directories, globs or a "
+                         "JSONL manifest after the pipeline.")
+    pipe = Pipeline.from_config(pipeline, overrides, _formats(format))
+    items = collect_inputs(inputs)
+    if use_ray:
+        from qasr_plugins.distributed import run_on_ray
 
-            summary = run_on_ray(pipe.spec, items, output_dir, workers=workers, address=ray_address,
-                                 cpus_per_worker=cpus_per_worker, gpus_per_worker=gpus_per_worker,
-                                 overwrite=overwrite, progress=progress)
-        else:
-            pipe.load()
-            summary = run_files(pipe.executor, items, output_dir, overwrite=overwrite, progress=progress)
-    except QasrError as exc:
-        _fail(exc, debug)
+        summary = run_on_ray(pipe.spec, items, output_dir, workers=workers, address=ray_address,
+                             cpus_per_worker=cpus_per_worker, gpus_per_worker=gpus_per_worker,
+                             overwrite=overwrite, progress=progress)
+    else:
+        pipe.load()
+        summary = run_files(pipe.executor, items, output_dir, overwrite=overwrite, progress=progress)
     typer.echo(f"{summary.line()} → {output_dir}/ (summary: {output_dir / SUMMARY_FILE})")
     if summary.failed:
         raise typer.Exit(EXIT_FAILED_FILES)
@@ -171,8 +157,8 @@ def main() -> None:
     """Console entry point."""
     try:
         app()
-    except QasrError as exc:  # pragma: no cover - commands report their own errors
-        typer.echo(f"error: {exc.render()}", err=True)
+    except QasrError as exc:  # pragma: no cover - every command is wrapped in handle_errors
+        report(exc)
         sys.exit(EXIT_ERROR)
 
 

@@ -7,9 +7,11 @@ from typing import Annotated, Any
 
 import typer
 
+from qasr_plugins.commands.errors import handle_errors
 from qasr_plugins.errors import QasrError
 
 
+@handle_errors
 def align(
     audio: Annotated[Path, typer.Argument(help="The recording.")],
     text: Annotated[str, typer.Argument(help="The text: a .txt/.srt/.json file (qasr result or transcript), or "
@@ -26,16 +28,8 @@ def align(
 ) -> None:
     """Align TEXT to AUDIO and write DIR/<uri>.<ext> for each format (json by default)."""
     formats = [f.strip() for value in (format or ["json"]) for f in value.split(",") if f.strip()]
-    try:
-        written = run_alignment(audio, text, output_dir, aligner=aligner, overrides=overrides or [],
-                                language=language, formats=formats)
-    except QasrError as exc:
-        if debug:
-            import traceback
-
-            traceback.print_exception(exc)
-        typer.echo(f"error: {exc.render()}", err=True)
-        raise typer.Exit(2) from exc
+    written = run_alignment(audio, text, output_dir, aligner=aligner, overrides=overrides or [],
+                            language=language, formats=formats)
     typer.echo("wrote " + ", ".join(str(p) for p in written))
 
 

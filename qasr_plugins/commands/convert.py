@@ -7,9 +7,10 @@ from typing import Annotated
 
 import typer
 
-from qasr_plugins.errors import QasrError
+from qasr_plugins.commands.errors import handle_errors
 
 
+@handle_errors
 def convert(
     src: Annotated[Path, typer.Argument(help="Original-layout checkpoint directory (qwen-asr format).")],
     dst: Annotated[Path, typer.Argument(help="Output directory for the native (-hf layout) checkpoint.")],
@@ -19,10 +20,6 @@ def convert(
     """Convert a Qwen3-ASR or Qwen3-ForcedAligner checkpoint to transformers' native qwen3_asr layout."""
     from qasr_plugins.qwen3.convert import convert_checkpoint
 
-    try:
-        report = convert_checkpoint(src, dst, dtype=dtype, overwrite=overwrite)
-    except QasrError as exc:
-        typer.echo(f"error: {exc.render()}", err=True)
-        raise typer.Exit(2) from exc
+    report = convert_checkpoint(src, dst, dtype=dtype, overwrite=overwrite)
     skipped = f", {len(report.skipped)} derived buffer(s) dropped" if report.skipped else ""
     typer.echo(f"converted {report.kind} checkpoint: {report.tensors} tensors{skipped} → {report.target}")

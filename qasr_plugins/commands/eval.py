@@ -8,9 +8,11 @@ from typing import Annotated
 
 import typer
 
-from qasr_plugins.errors import QasrError
+from qasr_plugins.commands.errors import handle_errors
+from qasr_plugins.errors import InputError
 
 
+@handle_errors
 def evaluate(
     ref: Annotated[list[Path], typer.Option("--ref", help="Reference files or directories (RTTM, STM, CTM, "
                                                                 "TextGrid, qasr JSON, plain text). Repeatable.")],
@@ -28,17 +30,12 @@ def evaluate(
     from qasr_plugins.evaluation.report import EvalOptions, format_table
     from qasr_plugins.evaluation.report import evaluate as score
 
-    try:
-        references, hypotheses = read_all(ref), read_all(hyp)
-        report = score(references, hypotheses, EvalOptions(collar, skip_overlap, tolerance, _uem(uem)))
-    except QasrError as exc:
-        typer.echo(f"error: {exc.render()}", err=True)
-        raise typer.Exit(2) from exc
+    references, hypotheses = read_all(ref), read_all(hyp)
+    report = score(references, hypotheses, EvalOptions(collar, skip_overlap, tolerance, _uem(uem)))
     if not report.files:
-        typer.echo("error: [I313] no hypothesis shares a uri with a reference. References: "
-                   f"{', '.join(sorted(references)) or 'none'}; hypotheses: {', '.join(sorted(hypotheses)) or 'none'}.",
-                   err=True)
-        raise typer.Exit(2)
+        raise InputError("no hypothesis shares a uri with a reference. References: "
+                         f"{', '.join(sorted(references)) or 'none'}; hypotheses: "
+                         f"{', '.join(sorted(hypotheses)) or 'none'}.", code="I313")
     typer.echo(json.dumps(report.to_dict(), indent=2, ensure_ascii=False) if as_json else format_table(report))
 
 
@@ -46,8 +43,6 @@ def _uem(path: Path | None) -> dict | None:
     if path is None:
         return None
     from pyannote.database.util import load_uem
-
-    from qasr_plugins.errors import InputError
 
     try:
         return dict(load_uem(str(path)))

@@ -8,9 +8,11 @@ from typing import Annotated, Any
 
 import typer
 
-from qasr_plugins.errors import ConfigError, QasrError
+from qasr_plugins.commands.errors import handle_errors
+from qasr_plugins.errors import ConfigError
 
 
+@handle_errors
 def export_nemo(
     model: Annotated[str, typer.Argument(help="Qwen3-ASR hub id or directory (native -hf or original layout).")],
     output: Annotated[Path, typer.Argument(help="The .nemo file to write.")],
@@ -23,11 +25,7 @@ def export_nemo(
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace an existing file.")] = False,
 ) -> None:
     """Write a .nemo file that NeMo restores as an ASRModel (e.g. transcribe_speech.py model_path=OUT.nemo)."""
-    try:
-        written = write_nemo(model, output, settings or [], aligner=aligner, dtype=dtype, overwrite=overwrite)
-    except QasrError as exc:
-        typer.echo(f"error: {exc.render()}", err=True)
-        raise typer.Exit(2) from exc
+    written = write_nemo(model, output, settings or [], aligner=aligner, dtype=dtype, overwrite=overwrite)
     typer.echo(f"wrote {written} ({written.stat().st_size / 1e6:.1f} MB); restore with "
                "Qwen3ASRModel.restore_from or NeMo's transcribe_speech.py model_path=...")
 
