@@ -176,3 +176,23 @@ def test_uem_and_skip_overlap_options(tmp_path: Path) -> None:
     assert der() == pytest.approx((5 + 2) / 12)  # A missed over 5-10 s, B over 4-6 s, of 12 s of speech
     assert der("--uem", str(tmp_path / "u.uem")) == 0.0
     assert der("--skip-overlap") == pytest.approx(4 / 8)  # overlap 4-6 removed: A misses 6-10 of 8 s
+
+
+def test_known_errors_against_the_sample_references(tmp_path: Path, sample_rttm: Path, sample_stm: Path) -> None:
+    """One turn given to the wrong speaker and one word dropped: the CLI reports exactly those errors."""
+    rttm = sample_rttm.read_text().splitlines()
+    first = rttm[0].split()
+    assert first[7] == "speaker90" and float(first[3]) + float(first[4]) < float(rttm[1].split()[3])  # alone
+    (tmp_path / "hyp.rttm").write_text("\n".join([rttm[0].replace("speaker90", "speaker91"), *rttm[1:]]) + "\n")
+    stm = sample_stm.read_text().splitlines()
+    assert stm[1].split()[5:] == ["Hello?"]
+    (tmp_path / "hyp.stm").write_text("\n".join([stm[0], *stm[2:]]) + "\n")
+    result = CliRunner().invoke(app, ["eval", "--ref", str(sample_rttm), "--ref", str(sample_stm),
+                                      "--hyp", str(tmp_path / "hyp.rttm"), "--hyp", str(tmp_path / "hyp.stm"),
+                                      "--collar", "0", "--json"])
+    assert result.exit_code == 0, result.output
+    row = json.loads(result.output)["files"][0]
+    speech = sum(float(line.split()[4]) for line in rttm if line.strip())
+    assert row["der"]["value"] == pytest.approx(float(first[4]) / speech)  # 0.43 s confused
+    words = sum(len(line.split()[5:]) for line in stm if line.strip())
+    assert row["wer"]["value"] == pytest.approx(1 / words)  # one deletion

@@ -82,3 +82,19 @@ def test_eval_scores_the_run_against_its_own_rttm(run_dir: Path) -> None:
     assert result.exit_code == 0, result.output
     report = json.loads(result.output)
     assert report["files"][0]["der"]["value"] == 0.0
+
+
+def test_eval_of_the_run_against_the_real_reference_agrees_with_pyannote_metrics(run_dir: Path,
+                                                                                sample_rttm: Path) -> None:
+    """The fake diarizer is wrong about the sample: qasr eval's DER of the run's JSON equals pyannote.metrics' DER
+    of the run's RTTM file against the sample's reference, computed independently here."""
+    from pyannote.database.util import load_rttm
+    from pyannote.metrics.diarization import DiarizationErrorRate
+
+    result = CliRunner().invoke(app, ["eval", "--ref", str(sample_rttm), "--hyp", str(run_dir / "sample.json"),
+                                      "--collar", "0.25", "--json"])
+    assert result.exit_code == 0, result.output
+    ours = json.loads(result.output)["files"][0]["der"]["value"]
+    expected = DiarizationErrorRate(collar=0.25)(load_rttm(str(sample_rttm))["sample"],
+                                                load_rttm(str(run_dir / "sample.rttm"))["sample"])
+    assert ours > 0.05 and ours == pytest.approx(expected, abs=1e-3)
