@@ -1,8 +1,9 @@
 """Every code block marked ``runnable`` in README.md and docs/*.md runs, so that examples cannot rot.
 
 A block is marked by a second word in its fence's info string (```` ```python runnable ```` or
-```` ```bash runnable ````). Blocks run in a scratch directory holding the files examples name: ``meeting.wav``
-(pyannote's two-speaker sample), ``corpus/`` and ``more/*.flac``; ``qasr`` is this environment's command.
+```` ```bash runnable ````). Blocks run in a scratch directory holding the files examples name: ``sample.wav`` with
+its references ``sample.rttm``/``sample.stm`` (pyannote's bundled two-speaker call), the same audio as
+``meeting.wav``, ``corpus/`` and ``more/*.flac``; ``qasr`` is this environment's command.
 """
 
 from __future__ import annotations
@@ -52,9 +53,11 @@ def test_the_docs_have_runnable_examples() -> None:
 
 
 @pytest.fixture()
-def scratch(tmp_path: Path, sample_wav: Path) -> Path:
+def scratch(tmp_path: Path, sample_wav: Path, sample_rttm: Path, sample_stm: Path) -> Path:
     import soundfile as sf
 
+    for source in (sample_wav, sample_rttm, sample_stm):
+        shutil.copy(source, tmp_path / source.name)
     shutil.copy(sample_wav, tmp_path / "meeting.wav")
     (tmp_path / "corpus").mkdir()
     shutil.copy(sample_wav, tmp_path / "corpus" / "call.wav")
