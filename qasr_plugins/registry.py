@@ -2,6 +2,10 @@
 
 Listing reads metadata only (nothing is imported); a stage class is imported when it is first asked for.
 First-party stages are registered in qasr's own ``pyproject.toml`` exactly like a third party's.
+
+Tests and notebooks may also :func:`register` a class under a name for the running process only (see
+``qasr_plugins.testing.register_stage``); it is listed with the distribution :data:`IN_PROCESS`. Configs still name
+stages, never import paths.
 """
 
 from __future__ import annotations
@@ -17,6 +21,8 @@ from qasr_plugins.errors import PluginError, did_you_mean
 
 KIND_NAMES: tuple[str, ...] = ("vad", "diarization", "asr", "align", "attribution", "writer")
 GROUP_PREFIX = "qasr."
+#: The distribution shown for stages registered in-process with :func:`register`.
+IN_PROCESS = "<in-process>"
 
 
 def group_of(kind: str) -> str:
@@ -44,6 +50,14 @@ def _entry(kind: str, ep: EntryPoint) -> PluginEntry:
     return PluginEntry(kind, ep.name, ep.value, name, dist.version if dist is not None else None)
 
 
+def _order(entry: PluginEntry) -> tuple[int, str, str]:
+    return KIND_NAMES.index(entry.kind), entry.name, entry.distribution or ""
+
+
+#: (kind, name) → the in-process registrations of that name, the latest last (it shadows the others).
+_in_process: dict[tuple[str, str], list[tuple[PluginEntry, type[Any]]]] = {}
+
+
 @lru_cache(maxsize=1)
 def _scan() -> tuple[PluginEntry, ...]:
     found: dict[tuple[str, str, str, str | None], PluginEntry] = {}
@@ -52,20 +66,68 @@ def _scan() -> tuple[PluginEntry, ...]:
             entry = _entry(kind, ep)
             # The same distribution may be visible twice on sys.path (e.g. an editable install): keep one.
             found.setdefault((kind, entry.name, entry.target, entry.distribution), entry)
-    return tuple(sorted(found.values(), key=lambda e: (KIND_NAMES.index(e.kind), e.name, e.distribution or "")))
+    return tuple(sorted(found.values(), key=_order))
 
 
 def refresh() -> None:
     """Forget cached metadata and loaded classes (after installing or removing a plugin in-process)."""
     _scan.cache_clear()
-    load.cache_clear()
+    _load_installed.cache_clear()
+
+
+def _check_kind(kind: str) -> None:
+    if kind not in KIND_NAMES:
+        raise PluginError(f"unknown stage kind {kind!r}.", code="P205", hint=did_you_mean(kind, KIND_NAMES))
 
 
 def entries(kind: str | None = None) -> list[PluginEntry]:
-    """Registered stages, optionally of one kind, from metadata alone."""
-    if kind is not None and kind not in KIND_NAMES:
-        raise PluginError(f"unknown stage kind {kind!r}.", code="P205", hint=did_you_mean(kind, KIND_NAMES))
-    return [e for e in _scan() if kind is None or e.kind == kind]
+    """Registered stages, optionally of one kind, from metadata alone (plus in-process registrations)."""
+    if kind is not None:
+        _check_kind(kind)
+    local = [stack[-1][0] for stack in _in_process.values()]
+    found = [e for e in _scan() if (e.kind, e.name) not in _in_process] + local
+    return sorted((e for e in found if kind is None or e.kind == kind), key=_order)
+
+
+def register(kind: str, name: str, cls: type[Any], *, replace: bool = False) -> PluginEntry:
+    """Register ``cls`` as ``name`` for ``kind`` in this process only, until :func:`unregister`.
+
+    Args:
+        kind: The stage kind (``vad`` … ``writer``).
+        name: The name configs use.
+        cls: A subclass of the kind's base class.
+        replace: Shadow a stage already registered under ``name`` (installed or in-process).
+
+    Returns:
+        The entry listings show, with the distribution :data:`IN_PROCESS`.
+
+    Raises:
+        PluginError: ``P205`` for an unknown kind, ``P204`` if ``cls`` is not a stage class of that kind,
+            ``P202`` if ``name`` is taken and ``replace`` is false.
+    """
+    _check_kind(kind)
+    entry = PluginEntry(kind, name, f"{cls.__module__}:{cls.__qualname__}", IN_PROCESS, None)
+    _check_class(entry, cls)
+    taken = [e for e in entries(kind) if e.name == name]
+    if taken and not replace:
+        raise PluginError(f"{kind} stage name {name!r} is claimed by {taken[0].origin} and {IN_PROCESS}.",
+                          code="P202", hint="Choose another name, or pass replace=True to shadow it in this process.")
+    _in_process.setdefault((kind, name), []).append((entry, cls))
+    return entry
+
+
+def unregister(kind: str, name: str) -> None:
+    """Undo the latest :func:`register` of ``name`` (what it shadowed is visible again).
+
+    Raises:
+        PluginError: ``P203`` when ``name`` is not registered in-process.
+    """
+    stack = _in_process.get((kind, name))
+    if not stack:
+        raise PluginError(f"no {kind} stage is registered in-process as {name!r}.", code="P203")
+    stack.pop()
+    if not stack:
+        del _in_process[(kind, name)]
 
 
 def conflicts(kind: str | None = None) -> dict[tuple[str, str], list[PluginEntry]]:
@@ -95,7 +157,6 @@ def find(kind: str, name: str) -> PluginEntry:
     return matches[0]
 
 
-@cache
 def load(kind: str, name: str) -> type[Any]:
     """Import and return the class registered as ``name`` for ``kind``.
 
@@ -103,8 +164,12 @@ def load(kind: str, name: str) -> type[Any]:
         PluginError: ``P201`` if the plugin's import fails, ``P204`` if it is not a class of the right kind, plus
             the errors of :func:`find`.
     """
-    from qasr_plugins.stage import STAGE_BASES, Writer
+    local = _in_process.get((kind, name))
+    return local[-1][1] if local else _load_installed(kind, name)
 
+
+@cache
+def _load_installed(kind: str, name: str) -> type[Any]:
     entry = find(kind, name)
     try:
         obj = _import(entry.target)
@@ -113,12 +178,18 @@ def load(kind: str, name: str) -> type[Any]:
                           f"{type(exc).__name__}: {exc}", code="P201",
                           hint=f"Reinstall or fix {entry.distribution or 'the plugin'}; other stages are unaffected."
                           ) from exc
-    base = Writer if kind == "writer" else STAGE_BASES[kind]
-    if not (inspect.isclass(obj) and issubclass(obj, base)):
-        raise PluginError(f"{kind} entry point {name!r} ({entry.target}) from {entry.origin} is not a subclass of "
-                          f"{base.__module__}.{base.__name__}.", code="P204",
-                          hint="Point the entry point at a stage class.")
+    _check_class(entry, obj)
     return obj
+
+
+def _check_class(entry: PluginEntry, obj: Any) -> None:
+    from qasr_plugins.stage import STAGE_BASES, Writer
+
+    base = Writer if entry.kind == "writer" else STAGE_BASES[entry.kind]
+    if not (inspect.isclass(obj) and issubclass(obj, base)):
+        raise PluginError(f"{entry.kind} entry point {entry.name!r} ({entry.target}) from {entry.origin} is not a "
+                          f"subclass of {base.__module__}.{base.__name__}.", code="P204",
+                          hint="Point the entry point at a stage class.")
 
 
 def _import(target: str) -> Any:
