@@ -278,10 +278,21 @@ def _index(entries: Iterable[ErrorCode]) -> MappingProxyType[str, ErrorCode]:
 CODES: MappingProxyType[str, ErrorCode] = _index(_TABLE)
 
 
+def is_plugin_code(code: str) -> bool:
+    """Codes ``X9nn`` (a family letter, then 900–999: ``S901``, ``C950`` …) belong to plugins: third-party stages
+    raise them without a row in :data:`CODES`, documented by the plugin; qasr itself never uses them."""
+    return len(code) == 4 and code[0] in FAMILIES and code[1] == "9" and code[2:].isdigit()
+
+
 def check_code(cls: type[QasrError], code: str) -> None:
-    """Raise :class:`ValueError` unless ``code`` is in :data:`CODES`, :class:`TypeError` unless it belongs to
-    ``cls``'s family."""
+    """Raise :class:`ValueError` unless ``code`` is in :data:`CODES` or a plugin's own (:func:`is_plugin_code`),
+    :class:`TypeError` unless it belongs to ``cls``'s family."""
     entry = CODES.get(code)
+    if entry is None and is_plugin_code(code):
+        family = FAMILIES[code[0]]
+        if not issubclass(cls, family):
+            raise TypeError(f"error code {code} belongs to {family.__name__}; {cls.__name__} cannot raise it")
+        return
     if entry is None:
         raise ValueError(f"error code {code!r} is not in qasr_plugins.errors.CODES; add it to the table and "
                          "regenerate docs/errors.md (python -m qasr_plugins.errors --markdown)")
@@ -298,6 +309,10 @@ about, what is wrong and what to do. Codes are stable across releases; match on 
 A stage names the setting an error is about relative to its own settings (`model`); the runner adds the node's
 settings path, so the error reads `stages.asr.model` (or `stages.<stage>.model` when a node names its settings
 with `stage:`). Errors about an input name the file or uri instead.
+
+Codes `X900`–`X999` of every family (`S901`, `C950` …) belong to plugins: a third-party stage raises them with
+the family's class (a `StageError` with code `S901`, `where` relative to the stage's settings) and documents them
+itself; qasr never uses them.
 
 This page is generated from the table in `qasr_plugins/errors.py`:
 `python -m qasr_plugins.errors --markdown > docs/errors.md`. A family's base code (marked *base*) is used when

@@ -89,6 +89,15 @@ def test_raising_a_code_outside_the_table_or_of_another_family_fails_at_once() -
     assert StageError("ok").code == "S400" and InputError("x", code="I304").code == "I304"
 
 
+def test_plugins_raise_their_own_x9nn_codes_of_the_right_family() -> None:
+    error = StageError("the vendor library refused", where="model", code="S901")
+    assert error.code == "S901" and error.located("stages.asr").render().startswith("[S901] stages.asr.model:")
+    assert ConfigError("bad", code="C950").code == "C950"
+    with pytest.raises(TypeError, match="belongs to StageError"):
+        ConfigError("bad", code="S901")
+    assert not [code for code in CODES if errors.is_plugin_code(code)]  # qasr never takes the plugins' range
+
+
 def test_located_prefixes_where_and_keeps_the_rest() -> None:
     error = StageError("cannot find the model", where="model", code="S404", hint="Point it elsewhere.")
     located = error.located("stages.asr")
