@@ -1,5 +1,6 @@
 """First-party stages pass the same contract suite third-party plugins run."""
 
+from qasr_plugins.stages.attribution import MaxOverlapAttribution
 from qasr_plugins.stages.energy_vad import EnergyVad
 from qasr_plugins.stages.silero_vad import SileroVad
 from qasr_plugins.testing.contract import StageContract
@@ -30,3 +31,8 @@ class TestFakeAsrContract(StageContract):
 
 class TestFakeAlignerContract(StageContract):
     stage_class = FakeAligner
+
+
+class TestMaxOverlapAttributionContract(StageContract):
+    stage_class = MaxOverlapAttribution
+    registered_name = "max_overlap"
