@@ -57,18 +57,16 @@ for line in sys.stdin:
 
 
 def speechlike(seconds: float, seed: int) -> np.ndarray:
-    """Voiced bursts of varying pitch between short pauses (reproducible)."""
+    """Voiced bursts of 0.15-0.45 s between short pauses (reproducible), from the test kit's ``dummy_audio``."""
+    from qasr_plugins.testing.dummies import dummy_audio
+
     rng = np.random.default_rng(seed)
-    total = int(seconds * SAMPLE_RATE)
-    wave = rng.normal(0.0, 1e-3, total)
-    position = int(0.2 * SAMPLE_RATE)
-    while position < total - SAMPLE_RATE // 5:
-        length = min(int(rng.uniform(0.15, 0.45) * SAMPLE_RATE), total - position)
-        t = np.arange(length) / SAMPLE_RATE
-        pitch = rng.uniform(110, 240)
-        wave[position:position + length] += 0.2 * np.sin(2 * np.pi * pitch * t) * np.hanning(length)
-        position += length + int(rng.uniform(0.03, 0.2) * SAMPLE_RATE)
-    return wave.astype(np.float32)
+    bursts, position = [], 0.2
+    while position < seconds - 0.2:
+        length = min(float(rng.uniform(0.15, 0.45)), seconds - position)
+        bursts.append((position, position + length))
+        position += length + float(rng.uniform(0.03, 0.2))
+    return dummy_audio(seconds, bursts, seed=seed, level=0.2, noise=1e-3).waveform
 
 
 def build_checkpoint(target: Path, reference_config: Path, dtype: str) -> Path:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import numpy as np
 import pytest
 
+from qasr_plugins.testing.dummies import dummy_audio
 from qasr_plugins.types import SAMPLE_RATE, Audio
 
 CTC_CHARS = list("abcdefghijklmnopqrstuvwxyz'")
@@ -37,21 +37,15 @@ def tiny_ctc_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-def _speechlike(seconds: float, bursts: list[tuple[float, float]], seed: int = 0, offset: float = 0.0) -> Audio:
-    """Noise bursts (``(start, end)`` seconds) over near silence: energy-based checks see speech there."""
-    rng = np.random.default_rng(seed)
-    wave = rng.normal(0, 1e-4, int(seconds * SAMPLE_RATE)).astype(np.float32)
-    for start, end in bursts:
-        a, b = int(start * SAMPLE_RATE), int(end * SAMPLE_RATE)
-        t = np.arange(b - a) / SAMPLE_RATE
-        wave[a:b] += (0.3 * np.sin(2 * np.pi * 180 * t) * (1 + 0.5 * rng.normal(size=b - a))).astype(np.float32)
-    return Audio("synthetic", wave, offset=offset)
-
-
 @pytest.fixture(scope="session")
 def speechlike():
-    """Build synthetic audio: ``speechlike(seconds, bursts, seed=0, offset=0.0)``."""
-    return _speechlike
+    """Build speech-like audio (voiced ``(start, end)`` bursts over near silence; the kit's ``dummy_audio``):
+    ``speechlike(seconds, bursts, seed=0, offset=0.0)``."""
+
+    def build(seconds: float, bursts: list[tuple[float, float]], seed: int = 0, offset: float = 0.0) -> Audio:
+        return dummy_audio(seconds, bursts, uri="synthetic", seed=seed, offset=offset, noise=1e-4)
+
+    return build
 
 
 @pytest.fixture(scope="session")

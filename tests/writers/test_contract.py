@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
 from qasr_plugins import registry
 from qasr_plugins.adapters.nemo.ctm import CtmWriter
 from qasr_plugins.adapters.nemo.manifest import ManifestWriter
@@ -36,7 +39,7 @@ class TestRttm(WriterContract):
 
 class TestRttmFromTranscript(WriterContract):
     writer_class = RttmWriter
-    settings = {"source": "transcript"}
+    settings: ClassVar[Mapping[str, Any]] = {"source": "transcript"}
 
 
 class TestCtm(WriterContract):
