@@ -18,13 +18,12 @@ from qasr_plugins.atomic import write_atomic
 from qasr_plugins.document import ResultDocument
 from qasr_plugins.errors import OutputError
 from qasr_plugins.inputs import collect_inputs
-from qasr_plugins.testing import fakes
+from qasr_plugins.testing import dummy_audio, fakes
 
 
 def _wav(path: Path, seconds: float = 5.0, seed: int = 0) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
-    rng = np.random.default_rng(seed)
-    sf.write(path, (0.1 * rng.standard_normal(int(seconds * 16000))).astype(np.float32), 16000)
+    sf.write(path, dummy_audio(seconds, [(0.5, seconds - 0.5)], seed=seed).waveform, 16000)
     return path
 
 
