@@ -18,15 +18,12 @@ from importlib.metadata import EntryPoint, entry_points
 from typing import Any
 
 from qasr_plugins.errors import PluginError, did_you_mean
+from qasr_plugins.stage import KINDS
 
-KIND_NAMES: tuple[str, ...] = ("vad", "diarization", "asr", "align", "attribution", "writer")
-GROUP_PREFIX = "qasr."
+#: Kind names in listing order.
+KIND_NAMES: tuple[str, ...] = tuple(KINDS)
 #: The distribution shown for stages registered in-process with :func:`register`.
 IN_PROCESS = "<in-process>"
-
-
-def group_of(kind: str) -> str:
-    return GROUP_PREFIX + kind
 
 
 @dataclass(frozen=True)
@@ -61,9 +58,9 @@ _in_process: dict[tuple[str, str], list[tuple[PluginEntry, type[Any]]]] = {}
 @lru_cache(maxsize=1)
 def _scan() -> tuple[PluginEntry, ...]:
     found: dict[tuple[str, str, str, str | None], PluginEntry] = {}
-    for kind in KIND_NAMES:
-        for ep in entry_points(group=group_of(kind)):
-            entry = _entry(kind, ep)
+    for kind in KINDS.values():
+        for ep in entry_points(group=kind.group):
+            entry = _entry(kind.name, ep)
             # The same distribution may be visible twice on sys.path (e.g. an editable install): keep one.
             found.setdefault((kind, entry.name, entry.target, entry.distribution), entry)
     return tuple(sorted(found.values(), key=_order))
@@ -183,9 +180,7 @@ def _load_installed(kind: str, name: str) -> type[Any]:
 
 
 def _check_class(entry: PluginEntry, obj: Any) -> None:
-    from qasr_plugins.stage import STAGE_BASES, Writer
-
-    base = Writer if entry.kind == "writer" else STAGE_BASES[entry.kind]
+    base = KINDS[entry.kind].base
     if not (inspect.isclass(obj) and issubclass(obj, base)):
         raise PluginError(f"{entry.kind} entry point {entry.name!r} ({entry.target}) from {entry.origin} is not a "
                           f"subclass of {base.__module__}.{base.__name__}.", code="P204",

@@ -22,7 +22,7 @@ from qasr_plugins.document import AudioInfo, ResultDocument
 from qasr_plugins.errors import OutputError, QasrError, StageError
 from qasr_plugins.graph import NodeSpec, PipelineSpec
 from qasr_plugins.inputs import InputItem
-from qasr_plugins.stage import Stage, Writer, needs_audio
+from qasr_plugins.stage import KINDS, Stage, Writer
 from qasr_plugins.types import Audio, StageRecord
 
 ERROR_SUFFIX = "error.json"
@@ -96,7 +96,7 @@ class Executor:
 
     def _inputs(self, node: NodeSpec, audio: Audio, values: dict[str, Any]) -> Any:
         kwargs = {port: values[src] for port, src in node.inputs.items()}
-        if needs_audio(node.kind):
+        if KINDS[node.kind].needs_audio:
             kwargs["audio"] = audio
         return node.stage_class.Input(**kwargs)
 

@@ -19,9 +19,10 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any, ClassVar, Generic, TypeVar, get_type_hints
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from qasr_plugins.document import ResultDocument
+from qasr_plugins.errors import ConfigError, ConfigErrors, QasrError
 from qasr_plugins.types import Audio, Diarization, SpeechRegions, Transcript
 
 
@@ -121,6 +122,8 @@ class Stage(ABC, Generic[In, Out]):
     Input: ClassVar[type]
     Output: ClassVar[type]
     Config: ClassVar[type[StageConfig]] = StageConfig
+    #: The validated settings; a subclass narrows it, e.g. ``config: MyConfig`` next to ``Config = MyConfig``.
+    config: StageConfig
     #: The input port whose capabilities this stage's output keeps (e.g. an aligner keeps its transcript's).
     passthrough: ClassVar[str | None] = None
 
@@ -234,6 +237,8 @@ class Writer(ABC):
 
     kind: ClassVar[str] = "writer"
     Config: ClassVar[type[StageConfig]] = StageConfig
+    #: The validated settings; a subclass narrows it, e.g. ``config: MyConfig`` next to ``Config = MyConfig``.
+    config: StageConfig
     suffix: ClassVar[str]
     collect_as: ClassVar[str | None] = None
 
@@ -257,25 +262,103 @@ class Writer(ABC):
         """The file content for one document."""
 
 
-STAGE_BASES: dict[str, type[Stage[Any, Any]]] = {
-    base.kind: base for base in (VadStage, DiarizationStage, AsrStage, AlignStage, AttributionStage)
-}
-KINDS: tuple[str, ...] = (*STAGE_BASES, "writer")
+@dataclass(frozen=True)
+class Kind:
+    """A stage kind, declared once: everything else about kinds (names, groups, ports) is derived from these.
+
+    Attributes:
+        base: The base class every stage of this kind subclasses; its ``kind`` is the kind's name, its ``Input`` and
+            ``Output`` the kind's types.
+        document_part: What this kind's output fills in the result document (``speech``, ``diarization``,
+            ``transcript``); ``None`` for writers, which render the document.
+    """
+
+    base: type[Stage[Any, Any] | Writer]
+    document_part: str | None
+
+    @property
+    def name(self) -> str:
+        return self.base.kind
+
+    @property
+    def group(self) -> str:
+        """The entry-point group stages of this kind are registered under, e.g. ``qasr.vad``."""
+        return GROUP_PREFIX + self.name
+
+    @property
+    def input_type(self) -> type:
+        return self.base.Input if issubclass(self.base, Stage) else ResultDocument
+
+    @property
+    def output_type(self) -> type:
+        return self.base.Output if issubclass(self.base, Stage) else object
+
+    def ports(self) -> dict[str, tuple[type, bool]]:
+        """The wireable input ports: name → (type, required). ``audio`` is implicit; writers have none."""
+        if not issubclass(self.base, Stage):
+            return {}
+        hints = get_type_hints(self.input_type)
+        ports: dict[str, tuple[type, bool]] = {}
+        for f in fields(self.input_type):
+            if f.name == "audio":
+                continue
+            annotation = hints[f.name]
+            args = [a for a in getattr(annotation, "__args__", (annotation,)) if a is not type(None)]
+            ports[f.name] = (args[0], f.default is not None)
+        return ports
+
+    @property
+    def needs_audio(self) -> bool:
+        return issubclass(self.base, Stage) and "audio" in {f.name for f in fields(self.input_type)}
 
 
-def input_ports(kind: str) -> dict[str, tuple[type, bool]]:
-    """The wireable input ports of a stage kind: name → (type, required). ``audio`` is implicit."""
-    input_type = STAGE_BASES[kind].Input
-    hints = get_type_hints(input_type)
-    ports: dict[str, tuple[type, bool]] = {}
-    for f in fields(input_type):
-        if f.name == "audio":
-            continue
-        annotation = hints[f.name]
-        args = [a for a in getattr(annotation, "__args__", (annotation,)) if a is not type(None)]
-        ports[f.name] = (args[0], f.default is not None)
-    return ports
+GROUP_PREFIX = "qasr."
+#: Every stage kind, in pipeline order, then writers.
+KINDS: Mapping[str, Kind] = {kind.name: kind for kind in (
+    Kind(VadStage, "speech"),
+    Kind(DiarizationStage, "diarization"),
+    Kind(AsrStage, "transcript"),
+    Kind(AlignStage, "transcript"),
+    Kind(AttributionStage, "transcript"),
+    Kind(Writer, None),
+)}
+#: The kinds a graph node may have (every kind but ``writer``).
+NODE_KINDS: tuple[str, ...] = tuple(name for name, kind in KINDS.items() if kind.document_part is not None)
+#: The stage types a document part holds (``transcript`` → :class:`Transcript`).
+PART_TYPES: Mapping[str, type] = {k.document_part: k.output_type for k in KINDS.values() if k.document_part}
 
 
-def needs_audio(kind: str) -> bool:
-    return "audio" in {f.name for f in fields(STAGE_BASES[kind].Input)}
+def _pydantic_errors(exc: ValidationError, base_path: str, owner: str) -> list[ConfigError]:
+    errors: list[ConfigError] = []
+    for err in exc.errors():
+        path = ".".join([base_path, *(str(p) for p in err["loc"])])
+        if err["type"] == "extra_forbidden":
+            errors.append(ConfigError(f"unknown setting for {owner}.", where=path, code="C102",
+                                      hint="Remove it: it may be left over from a previous stage preset "
+                                      "(swap whole presets with 'stages/<kind>=<preset>')."))
+        else:
+            message = str(err["msg"]).rstrip(".")
+            errors.append(ConfigError(f"invalid value for {owner}: {message}.", where=path, code="C103",
+                                      hint=f"Got {err.get('input')!r}."))
+    return errors
+
+
+def build_config(cls: type[Stage[Any, Any] | Writer], settings: Mapping[str, Any], path: str,
+                 owner: str) -> StageConfig:
+    """Validate ``settings`` against ``cls.Config``.
+
+    Args:
+        cls: A stage or writer class.
+        settings: Its settings, without ``name``.
+        path: Where the settings live in the config (e.g. ``stages.asr``), prefixed to every error's path.
+        owner: The stage named in messages (e.g. ``qwen3.asr``).
+
+    Raises:
+        ConfigErrors: one error per bad setting, each with its code and full path.
+    """
+    try:
+        return cls.Config(**settings)
+    except ValidationError as exc:
+        raise ConfigErrors(_pydantic_errors(exc, path, owner)) from None
+    except QasrError as exc:  # raised by the config's own validators, relative to its settings
+        raise ConfigErrors([exc.located(path)]) from exc

@@ -1,0 +1,141 @@
+"""Where pipelines and stage presets come from, and how a pipeline is composed with them (Hydra) into a dict.
+
+A pipeline is a packaged name (``vad``), a YAML path, or a mapping built in code (e.g. by ``qasr align``); its
+``defaults`` list pulls stage presets (``configs/stages/<kind>/<preset>.yaml``) from the user's directories
+(``QASR_CONFIG_PATH``) and then the packaged ones.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from contextlib import AbstractContextManager
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from qasr_plugins.errors import ConfigError, did_you_mean
+
+USER_CONFIG_PATH_ENV = "QASR_CONFIG_PATH"
+#: The name an in-code pipeline is composed under (Hydra's config store needs one).
+_INLINE_NAME = "qasr_inline_pipeline"
+
+
+def packaged_pipelines_dir() -> Path:
+    return Path(str(resources.files("qasr_plugins.pipelines")))
+
+
+def packaged_configs_dir() -> Path:
+    return Path(str(resources.files("qasr_plugins.configs")))
+
+
+def available_pipelines() -> list[str]:
+    return sorted(p.stem for p in packaged_pipelines_dir().glob("*.yaml"))
+
+
+def resolve_pipeline(name_or_path: str | os.PathLike[str]) -> Path:
+    """A packaged pipeline name (``vad``) or a YAML path → the file.
+
+    Raises:
+        ConfigError: ``C100`` when neither exists (with the closest names).
+    """
+    text = str(name_or_path)
+    candidate = Path(text)
+    if candidate.suffix in (".yaml", ".yml") or os.sep in text or candidate.is_file():
+        if candidate.is_file():
+            return candidate.resolve()
+        raise ConfigError("pipeline file does not exist.", where=text, code="C100",
+                          hint="Give a YAML path or one of: " + ", ".join(available_pipelines()) + ".")
+    packaged = packaged_pipelines_dir() / f"{text}.yaml"
+    if packaged.is_file():
+        return packaged
+    raise ConfigError(f"no pipeline named {text!r}.", where=text, code="C100",
+                      hint=did_you_mean(text, available_pipelines()) + " Or give a path to a YAML file.")
+
+
+def search_dirs() -> list[Path]:
+    """Where stage presets are looked up: the user's dirs (``QASR_CONFIG_PATH``), then the packaged ones."""
+    extra = [Path(p) for p in os.environ.get(USER_CONFIG_PATH_ENV, "").split(os.pathsep) if p]
+    return [*extra, packaged_configs_dir()]
+
+
+def available_presets(kind: str) -> list[str]:
+    """The preset names for ``kind`` (``configs/stages/<kind>/*.yaml``) in every search directory."""
+    return sorted({p.stem for d in search_dirs() for p in (d / "stages" / kind).glob("*.yaml")})
+
+
+def compose(pipeline: str | os.PathLike[str] | Mapping[str, Any], overrides: Sequence[str] = ()) -> dict[str, Any]:
+    """Compose a pipeline with its stage presets and dotlist ``overrides`` into a plain dict.
+
+    ``stages/asr=qwen3_asr_1.7b`` swaps a whole preset; ``stages.asr.batch_size=4`` sets one key;
+    ``+stages.asr.new_key=1`` adds one.
+
+    Args:
+        pipeline: A packaged name, a YAML path, or the pipeline itself as a mapping (its ``defaults`` list is
+            resolved like a file's).
+        overrides: Hydra dotlist overrides.
+
+    Raises:
+        ConfigError: ``C100`` (file/preset not found, YAML error) or ``C112`` (malformed override).
+    """
+    from hydra import compose as hydra_compose
+    from hydra.core.global_hydra import GlobalHydra
+    from hydra.errors import HydraException, MissingConfigException, OverrideParseException
+    from omegaconf import OmegaConf
+    from omegaconf.errors import OmegaConfBaseException
+
+    where, name, directory = _source(pipeline)
+    searchpath = ",".join(f"file://{d}" for d in search_dirs())
+    overrides = [_upsert(o) for o in overrides]
+    GlobalHydra.instance().clear()
+    try:
+        with _hydra_context(directory):
+            cfg = hydra_compose(config_name=name, overrides=[*overrides, f"hydra.searchpath=[{searchpath}]"])
+    except OverrideParseException as exc:
+        raise ConfigError(f"malformed override: {exc}", where=where, code="C112",
+                          hint="Use key.path=value, group/option=preset or +key.path=value.") from exc
+    except MissingConfigException as exc:
+        raise ConfigError(" ".join(str(exc).split("\nConfig search path")[0].split()), where=where,
+                          code="C100", hint="Name an existing preset, or add one under configs/stages/<kind>/ "
+                          f"or a directory on {USER_CONFIG_PATH_ENV}.") from exc
+    except (HydraException, OmegaConfBaseException, ValueError) as exc:
+        raise ConfigError(f"cannot compose: {exc}", where=where, code="C100",
+                          hint="Fix the YAML or the override named above.") from exc
+    finally:
+        GlobalHydra.instance().clear()
+    try:
+        data = OmegaConf.to_container(cfg, resolve=True)
+    except OmegaConfBaseException as exc:
+        raise ConfigError(f"cannot resolve interpolation: {exc}", where=where, code="C100") from exc
+    assert isinstance(data, dict)
+    data.setdefault("name", name)
+    return data
+
+
+def _source(pipeline: str | os.PathLike[str] | Mapping[str, Any]) -> tuple[str, str, Path | None]:
+    """Where errors point, the config name, and the directory holding it (``None``: Hydra's config store)."""
+    from hydra.core.config_store import ConfigStore
+
+    if isinstance(pipeline, Mapping):
+        ConfigStore.instance().store(name=_INLINE_NAME, node=dict(pipeline))
+        return str(pipeline.get("name", _INLINE_NAME)), _INLINE_NAME, None
+    path = resolve_pipeline(pipeline)
+    return str(path), path.stem, path.parent
+
+
+def _hydra_context(directory: Path | None) -> AbstractContextManager[Any]:
+    """Hydra initialised on ``directory``, or on its config store alone."""
+    from hydra import initialize, initialize_config_dir
+
+    if directory is None:
+        return initialize(version_base="1.3", config_path=None, job_name="qasr")
+    return initialize_config_dir(config_dir=str(directory), version_base="1.3", job_name="qasr")
+
+
+def _upsert(override: str) -> str:
+    """``a.b=v`` → ``++a.b=v``: set a key whether or not the preset lists it. Typos are still caught, by schema
+    validation, with their exact path. Group swaps (``stages/asr=x``) and explicit ``+``/``~`` forms pass through."""
+    key = override.split("=", 1)[0]
+    if "=" not in override or override.startswith(("+", "~")) or "/" in key or "@" in key:
+        return override
+    return "++" + override
