@@ -2,11 +2,12 @@
 
 Nothing here imports torch. Every type validates its invariants on construction and converts losslessly
 to and from plain JSON-ready dicts (see :mod:`qasr_plugins.document` for the versioned file format).
+The time containers (:class:`Span`, :class:`SpeechRegions`, :class:`Turn`, :class:`SpeakerTurns`,
+:class:`Diarization`) and their operations live in :mod:`qasr_plugins.timeline` and are re-exported here.
 """
 
 from __future__ import annotations
 
-import itertools
 import math
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
@@ -14,59 +15,11 @@ from typing import Any, Literal
 
 import numpy as np
 
+from qasr_plugins.languages import is_spaceless
+from qasr_plugins.timeline import CropMode, Diarization, Span, SpeakerTurns, SpeechRegions, Turn, check_time
+
 SAMPLE_RATE = 16_000
 WordUnit = Literal["word", "char"]
-
-
-def _check_time(value: float, what: str) -> float:
-    value = float(value)
-    if not math.isfinite(value):
-        raise ValueError(f"{what} must be finite, got {value!r}")
-    return value
-
-
-@dataclass(frozen=True, order=True)
-class Span:
-    """A time interval in seconds, absolute in the recording."""
-
-    start: float
-    end: float
-
-    def __post_init__(self) -> None:
-        start = _check_time(self.start, "Span.start")
-        end = _check_time(self.end, "Span.end")
-        if start < 0:
-            raise ValueError(f"Span.start must be >= 0, got {start}")
-        if end < start:
-            raise ValueError(f"Span.end ({end}) must be >= Span.start ({start})")
-        object.__setattr__(self, "start", start)
-        object.__setattr__(self, "end", end)
-
-    @property
-    def duration(self) -> float:
-        return self.end - self.start
-
-    @property
-    def middle(self) -> float:
-        return (self.start + self.end) / 2
-
-    def overlap(self, other: Span) -> float:
-        """Length of the intersection with ``other`` (0 when disjoint)."""
-        return max(0.0, min(self.end, other.end) - max(self.start, other.start))
-
-    def shifted(self, seconds: float) -> Span:
-        return Span(self.start + seconds, self.end + seconds)
-
-    def clamped(self, lower: float, upper: float) -> Span:
-        start = min(max(self.start, lower), upper)
-        return Span(start, min(max(self.end, start), upper))
-
-    def to_dict(self) -> dict[str, float]:
-        return {"start": self.start, "end": self.end}
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> Span:
-        return cls(data["start"], data["end"])
 
 
 @dataclass(frozen=True, eq=False)
@@ -90,7 +43,7 @@ class Audio:
         if wave.dtype != np.float32:
             wave = wave.astype(np.float32)
         object.__setattr__(self, "waveform", wave)
-        object.__setattr__(self, "offset", _check_time(self.offset, "Audio.offset"))
+        object.__setattr__(self, "offset", check_time(self.offset, "Audio.offset"))
         if self.sample_rate <= 0:
             raise ValueError(f"Audio.sample_rate must be positive, got {self.sample_rate}")
 
@@ -116,100 +69,6 @@ class Audio:
 
         return {"waveform": torch.from_numpy(self.waveform).unsqueeze(0), "sample_rate": self.sample_rate,
                 "uri": self.uri}
-
-
-@dataclass(frozen=True)
-class SpeechRegions:
-    """Where somebody speaks, sorted by start."""
-
-    uri: str
-    regions: tuple[Span, ...] = ()
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "regions", tuple(sorted(self.regions)))
-
-    @property
-    def total(self) -> float:
-        return sum(r.duration for r in self.regions)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"uri": self.uri, "regions": [r.to_dict() for r in self.regions]}
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> SpeechRegions:
-        return cls(data["uri"], tuple(Span.from_dict(r) for r in data["regions"]))
-
-
-@dataclass(frozen=True, order=True)
-class Turn:
-    """One speaker talking over one span."""
-
-    span: Span
-    speaker: str
-
-    def to_dict(self) -> dict[str, Any]:
-        return {**self.span.to_dict(), "speaker": self.speaker}
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> Turn:
-        return cls(Span.from_dict(data), str(data["speaker"]))
-
-
-@dataclass(frozen=True)
-class SpeakerTurns:
-    """Speaker turns sorted by start. ``exclusive`` means no two turns overlap."""
-
-    uri: str
-    turns: tuple[Turn, ...] = ()
-    exclusive: bool = False
-
-    def __post_init__(self) -> None:
-        turns = tuple(sorted(self.turns))
-        object.__setattr__(self, "turns", turns)
-        if self.exclusive:
-            for previous, current in itertools.pairwise(turns):
-                if current.span.start < previous.span.end - 1e-6:
-                    raise ValueError(f"exclusive SpeakerTurns overlap: {previous} and {current}")
-
-    @property
-    def speakers(self) -> tuple[str, ...]:
-        return tuple(sorted({t.speaker for t in self.turns}))
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"uri": self.uri, "exclusive": self.exclusive, "turns": [t.to_dict() for t in self.turns]}
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> SpeakerTurns:
-        return cls(data["uri"], tuple(Turn.from_dict(t) for t in data["turns"]), bool(data.get("exclusive")))
-
-
-@dataclass(frozen=True)
-class Diarization:
-    """What a diarization stage returns: the regular turns (overlaps kept) and, when the diarizer provides
-    them, exclusive turns (at most one speaker at a time) that suit word attribution best."""
-
-    turns: SpeakerTurns
-    exclusive: SpeakerTurns | None = None
-
-    def __post_init__(self) -> None:
-        if self.turns.exclusive and self.exclusive is None:
-            object.__setattr__(self, "exclusive", self.turns)
-        if self.exclusive is not None and not self.exclusive.exclusive:
-            raise ValueError("Diarization.exclusive must be SpeakerTurns with exclusive=True")
-
-    @property
-    def uri(self) -> str:
-        return self.turns.uri
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"turns": self.turns.to_dict(),
-                "exclusive": None if self.exclusive is None else self.exclusive.to_dict()}
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> Diarization:
-        exclusive = data.get("exclusive")
-        return cls(SpeakerTurns.from_dict(data["turns"]),
-                   None if exclusive is None else SpeakerTurns.from_dict(exclusive))
 
 
 def _optional_span(data: Mapping[str, Any]) -> Span | None:
@@ -297,7 +156,20 @@ class Transcript:
 
     @property
     def text(self) -> str:
-        return " ".join(s.text.strip() for s in self.segments if s.text.strip())
+        """The segments' texts in order, stripped, empty ones left out: two neighbours both in a language written
+        without spaces (Chinese, Cantonese, Japanese) are joined directly, any other two by one space."""
+        text = ""
+        previous_spaceless = False
+        for segment in self.segments:
+            piece = segment.text.strip()
+            if not piece:
+                continue
+            spaceless = is_spaceless(segment.language)
+            if text and not (spaceless and previous_spaceless):
+                text += " "
+            text += piece
+            previous_spaceless = spaceless
+        return text
 
     def words(self) -> Iterator[Word]:
         for segment in self.segments:
@@ -339,3 +211,7 @@ class StageRecord:
         return cls(data["node"], data["kind"], data["name"], data.get("distribution"), data.get("version"),
                    data.get("model"), data.get("config_hash"), float(data.get("wall_time", 0.0)),
                    dict(data.get("settings", {})))
+
+
+__all__ = ["SAMPLE_RATE", "Audio", "CropMode", "Diarization", "Span", "SpeakerTurns", "SpeechRegions", "StageRecord",
+           "Transcript", "TranscriptSegment", "Turn", "Word", "WordUnit"]

@@ -85,25 +85,19 @@ class NemoDiarization(DiarizationStage):
         if audio.duration < MIN_AUDIO:
             return Diarization(SpeakerTurns(audio.uri), SpeakerTurns(audio.uri, (), exclusive=True))
         activity = self.activity(audio)
-        slots = [frame_spans(activity[:, slot], self._frame, cfg, origin=audio.offset, duration=audio.duration)
+        slots = [SpeechRegions(audio.uri, tuple(frame_spans(activity[:, slot], self._frame, cfg, origin=audio.offset,
+                                                            duration=audio.duration)))
                  for slot in range(activity.shape[1])]
         if speech is not None and cfg.clip_to_speech:
-            slots = [_inside(spans, speech.regions) for spans in slots]
-        order = sorted((spans[0].start, slot) for slot, spans in enumerate(slots) if spans)
+            slots = [spans.crop(speech) for spans in slots]
+        order = sorted((spans.regions[0].start, slot) for slot, spans in enumerate(slots) if len(spans))
         names = {slot: f"SPEAKER_{rank:02d}" for rank, (_, slot) in enumerate(order)}
         regular = tuple(Turn(span, names[slot]) for slot, spans in enumerate(slots) for span in spans)
         exclusive = _exclusive(activity, slots, names, self._frame, audio)
         return Diarization(SpeakerTurns(audio.uri, regular), SpeakerTurns(audio.uri, exclusive, exclusive=True))
 
 
-def _inside(spans: Sequence[Span], regions: Sequence[Span]) -> list[Span]:
-    """The parts of ``spans`` inside ``regions``."""
-    parts = [Span(max(s.start, r.start), min(s.end, r.end)) for s in spans for r in regions
-             if min(s.end, r.end) > max(s.start, r.start)]
-    return sorted(parts)
-
-
-def _exclusive(activity: np.ndarray, slots: Sequence[Sequence[Span]], names: dict[int, str], frame: float,
+def _exclusive(activity: np.ndarray, slots: Sequence[SpeechRegions], names: dict[int, str], frame: float,
                audio: Audio) -> tuple[Turn, ...]:
     """Each frame where a turn is active goes to the active slot with the highest probability; runs of frames are
     kept within that slot's turns."""
@@ -121,8 +115,8 @@ def _exclusive(activity: np.ndarray, slots: Sequence[Sequence[Span]], names: dic
         if index == count or best[index] != best[start]:
             if best[start] >= 0:  # the run, within its speaker's own turns
                 slot = int(best[start])
-                run = [Span(audio.offset + start * frame, audio.offset + index * frame)]
-                turns.extend(Turn(span, names[slot]) for span in _inside(run, slots[slot]) if span.duration > 0)
+                run = Span(audio.offset + start * frame, audio.offset + index * frame)
+                turns.extend(Turn(span, names[slot]) for span in slots[slot].crop(run))
             start = index
     return tuple(turns)
 

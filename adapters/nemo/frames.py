@@ -15,7 +15,7 @@ from pydantic import Field, create_model
 from pydantic.fields import FieldInfo
 
 from qasr_plugins.stage import StageConfig
-from qasr_plugins.types import Span
+from qasr_plugins.types import Span, SpeechRegions
 
 
 class FrameRulesConfig(StageConfig):
@@ -50,7 +50,8 @@ def frame_spans(probabilities: np.ndarray, frame: float, rules: FrameRulesConfig
         frame: Frame length (s).
         rules: Hysteresis thresholds, padding and minimum durations.
         origin: Absolute time of frame 0 (the audio's offset).
-        duration: Length of the audio (s); spans are clipped to it (default: the frames' length).
+        duration: Length of the audio (s); spans are clipped to it (default: the frames' length). A region
+            starting after it is dropped.
     """
     values = np.asarray(probabilities, dtype=np.float64).reshape(-1)
     length = len(values) * frame if duration is None else duration
@@ -64,35 +65,13 @@ def frame_spans(probabilities: np.ndarray, frame: float, rules: FrameRulesConfig
             start = None
     if start is not None:
         raw.append((start * frame, len(values) * frame))
-    padded = _merged([(max(0.0, a - rules.pad_onset), min(length, b + rules.pad_offset)) for a, b in raw if b > a])
+    padded = [(max(0.0, a - rules.pad_onset), min(length, b + rules.pad_offset)) for a, b in raw if b > a]
+    regions = SpeechRegions("", tuple(Span(a, b) for a, b in padded if b >= a)).support()
     if rules.filter_speech_first:
-        kept = _filled([s for s in padded if s[1] - s[0] >= rules.min_duration_on], rules.min_duration_off)
+        kept = regions.without_shorter(rules.min_duration_on).support(rules.min_duration_off)
     else:
-        kept = [s for s in _filled(padded, rules.min_duration_off) if s[1] - s[0] >= rules.min_duration_on]
-    return [Span(origin + a, origin + b) for a, b in kept]
-
-
-def _merged(spans: list[tuple[float, float]]) -> list[tuple[float, float]]:
-    out: list[tuple[float, float]] = []
-    for start, end in sorted(spans):
-        if out and start <= out[-1][1]:
-            out[-1] = (out[-1][0], max(out[-1][1], end))
-        else:
-            out.append((start, end))
-    return out
-
-
-def _filled(spans: list[tuple[float, float]], shortest_gap: float) -> list[tuple[float, float]]:
-    """Join neighbours separated by less than ``shortest_gap``."""
-    if shortest_gap <= 0:
-        return spans
-    out: list[tuple[float, float]] = []
-    for start, end in spans:
-        if out and start - out[-1][1] < shortest_gap:
-            out[-1] = (out[-1][0], max(out[-1][1], end))
-        else:
-            out.append((start, end))
-    return out
+        kept = regions.support(rules.min_duration_off).without_shorter(rules.min_duration_on)
+    return list(kept.shifted(origin))
 
 
 __all__ = ["FrameRulesConfig", "frame_rules_with_defaults", "frame_spans"]

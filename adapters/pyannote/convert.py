@@ -20,7 +20,7 @@ def to_timeline(regions: SpeechRegions) -> Any:
     """:class:`SpeechRegions` → ``pyannote.core.Timeline``."""
     from pyannote.core import Timeline
 
-    return Timeline([to_segment(r) for r in regions.regions], uri=regions.uri)
+    return Timeline([to_segment(r) for r in regions], uri=regions.uri)
 
 
 def from_timeline(timeline: Any, uri: str | None = None) -> SpeechRegions:
@@ -34,7 +34,7 @@ def to_annotation(turns: SpeakerTurns) -> Any:
     from pyannote.core import Annotation
 
     annotation = Annotation(uri=turns.uri)
-    for index, turn in enumerate(turns.turns):
+    for index, turn in enumerate(turns):
         annotation[to_segment(turn.span), index] = turn.speaker
     return annotation
 
@@ -62,5 +62,4 @@ def to_diarize_output(diarization: Diarization) -> Any:
     """:class:`Diarization` → pyannote.audio 4's ``DiarizeOutput`` (without speaker embeddings)."""
     from pyannote.audio.pipelines.speaker_diarization import DiarizeOutput
 
-    exclusive = diarization.exclusive or diarization.turns
-    return DiarizeOutput(to_annotation(diarization.turns), to_annotation(exclusive))
+    return DiarizeOutput(to_annotation(diarization.turns), to_annotation(diarization.best))

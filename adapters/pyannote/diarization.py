@@ -73,20 +73,8 @@ class PyannoteDiarization(DiarizationStage):
             audio = item.audio
             output = self._pipeline(audio.to_pyannote(), **bounds)
             # pyannote times are relative to the waveform it was given: shift by the audio's offset once.
-            results.append(_shift(from_diarize_output(output, audio.uri), audio.offset))
+            results.append(from_diarize_output(output, audio.uri).shifted(audio.offset))
         return results
-
-
-def _shift(diarization: Diarization, seconds: float) -> Diarization:
-    if not seconds:
-        return diarization
-    from dataclasses import replace
-
-    def move(turns):
-        return None if turns is None else replace(
-            turns, turns=tuple(replace(t, span=t.span.shifted(seconds)) for t in turns.turns))
-
-    return Diarization(move(diarization.turns), move(diarization.exclusive))
 
 
 def _not_found(checkpoint: str, detail: str) -> StageError:

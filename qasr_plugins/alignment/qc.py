@@ -25,6 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from qasr_plugins.sequences import runs
 from qasr_plugins.types import Span
 
 REPAIRED = "repaired"
@@ -148,17 +149,18 @@ def detect(spans: Sequence[Span | None], window: Span, texts: Sequence[str] | No
     count = len(spans)
     issues: list[QcIssue] = []
     taken = np.zeros(count, dtype=bool)
-    for first, stop in _runs([s is None for s in spans]):
-        issues.append(QcIssue("untimed", first, stop))
-        taken[first:stop] = True
+    for first, stop, untimed in runs([s is None for s in spans]):
+        if untimed:
+            issues.append(QcIssue("untimed", first, stop))
+            taken[first:stop] = True
     spans = [Span(window.start, window.start) if s is None else s for s in spans]
 
     def add(kind: str, first: int, stop: int) -> None:
         issues.append(QcIssue(kind, first, stop))
         taken[first:stop] = True
 
-    for first, stop in _runs([s.end <= window.start + _EPS and not taken[i] for i, s in enumerate(spans)]):
-        if stop - first >= 2:
+    for first, stop, at_start in runs([s.end <= window.start + _EPS and not taken[i] for i, s in enumerate(spans)]):
+        if at_start and stop - first >= 2:
             add("all_zero", first, stop)
     first = 0
     while first < count:
@@ -218,7 +220,9 @@ def repair(spans: Sequence[Span | None], window: Span, texts: Sequence[str], voi
     for issue in issues:
         if issue.kind not in ("overlong", "out_of_bounds"):
             suspect[issue.first:issue.stop] = True
-    for first, stop in _runs(suspect.tolist()):
+    for first, stop, bad in runs(suspect.tolist()):
+        if not bad:
+            continue
         first, stop, left, right = _room(current, suspect, first, stop, window, texts, voicing, settings)
         new = _realigned(realign, Span(left, right), first, stop, texts, voicing, settings) if realign else None
         if new is None:
@@ -263,16 +267,3 @@ def _realigned(realign: Realign, window: Span, first: int, stop: int, texts: Seq
     if any(issue.kind != "overlong" for issue in detect(spans, window, texts[first:stop], voicing, settings)):
         return None
     return [s.clamped(window.start, window.end) for s in spans]
-
-
-def _runs(mask: Sequence[bool]) -> list[tuple[int, int]]:
-    """``[first, stop)`` of every run of ``True`` values."""
-    runs: list[tuple[int, int]] = []
-    start = None
-    for index, value in enumerate([*mask, False]):
-        if value and start is None:
-            start = index
-        elif not value and start is not None:
-            runs.append((start, index))
-            start = None
-    return runs

@@ -133,7 +133,7 @@ def read_json(path: Path) -> Iterator[EvalFile]:
     from qasr_plugins.document import ResultDocument
 
     document = ResultDocument.load(path)
-    turns = None if document.diarization is None else document.diarization.turns.turns
+    turns = None if document.diarization is None else tuple(document.diarization.turns)
     words: tuple[EvalWord, ...] | None = None
     if document.transcript is not None:
         collected: list[EvalWord] = []

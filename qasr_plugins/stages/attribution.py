@@ -142,10 +142,9 @@ class MaxOverlapAttribution(AttributionStage):
         if diarization is None:
             return transcript
         config: MaxOverlapConfig = self.config  # type: ignore[assignment]
-        regular = diarization.turns.turns
-        chosen = diarization.exclusive if config.prefer_exclusive and diarization.exclusive else diarization.turns
-        index = _TurnIndex(chosen.turns)
-        overlaps = _overlapped_regions(regular) if config.flag_overlap else []
+        chosen = diarization.best if config.prefer_exclusive else diarization.turns
+        index = _TurnIndex(tuple(chosen))
+        overlaps = _overlapped_regions(tuple(diarization.turns)) if config.flag_overlap else []
 
         units: list[Span] = []  # what gets a speaker: timed words, or whole segments without timed words
         for segment in transcript.segments:

@@ -15,7 +15,6 @@
 
 from __future__ import annotations
 
-import itertools
 import warnings
 from collections.abc import Sequence
 from typing import Any
@@ -23,6 +22,7 @@ from typing import Any
 import numpy as np
 from pydantic import Field, model_validator
 
+from qasr_plugins.sequences import runs
 from qasr_plugins.stage import DiarizationInput, DiarizationStage, StageConfig, VadInput
 from qasr_plugins.types import Audio, Diarization, Span, SpeakerTurns, SpeechRegions, Turn
 
@@ -87,8 +87,7 @@ class EmbeddedDiarization(DiarizationStage):
             from qasr_plugins.stages.energy_vad import EnergyVad
 
             speech = EnergyVad().process([VadInput(audio)])[0]
-        bounds = audio.span
-        return [r.clamped(bounds.start, bounds.end) for r in speech.regions if r.overlap(bounds) > 0]
+        return list(speech.crop(audio.span))
 
     def _windows(self, regions: Sequence[Span]) -> list[Span]:
         cfg: EmbeddedDiarizationConfig = self.config  # type: ignore[assignment]
@@ -190,14 +189,15 @@ class EmbeddedDiarization(DiarizationStage):
                 near = slice(closest, closest + 1)
             frames = _frame_scores(region, starts[near], ends[near], middles[near], scores[near])
             best = _smooth(frames.argmax(axis=1), round(cfg.min_turn / FRAME))
-            for first, last, speaker in _runs(best):
+            for first, last, speaker in runs(best):
                 span = Span(region.start + first * FRAME, min(region.end, region.start + last * FRAME))
                 exclusive.append(Turn(span, names[speaker]))
                 regular.append(Turn(span, names[speaker]))
             if cfg.overlap_margin > 0:
                 regular.extend(_overlap_turns(region, frames, best, cfg.overlap_margin, names))
-        return Diarization(SpeakerTurns(audio.uri, _merge(regular)), SpeakerTurns(audio.uri, tuple(exclusive),
-                                                                                 exclusive=True))
+        # each speaker's touching or overlapping turns joined (1 µs for rounding)
+        return Diarization(SpeakerTurns(audio.uri, tuple(regular)).support(collar=1e-6),
+                           SpeakerTurns(audio.uri, tuple(exclusive), exclusive=True))
 
 
 def _centroids(embeddings: np.ndarray, labels: np.ndarray) -> np.ndarray:
@@ -236,24 +236,17 @@ def _frame_scores(region: Span, starts: np.ndarray, ends: np.ndarray, middles: n
     return (covering.astype(np.float32) @ scores) / covering.sum(axis=1, keepdims=True)
 
 
-def _runs(labels: np.ndarray) -> list[tuple[int, int, int]]:
-    """(first, stop, label) for each run of equal labels."""
-    edges = np.flatnonzero(np.diff(labels)) + 1
-    bounds = [0, *edges.tolist(), len(labels)]
-    return [(a, b, int(labels[a])) for a, b in itertools.pairwise(bounds)]
-
-
 def _smooth(labels: np.ndarray, min_frames: int) -> np.ndarray:
     """Give every run shorter than ``min_frames`` to its longer neighbour, shortest runs first."""
     labels = labels.copy()
     while True:
-        runs = _runs(labels)
-        short = [r for r in runs if r[1] - r[0] < min_frames]
-        if len(runs) < 2 or not short:
+        found = runs(labels)
+        short = [r for r in found if r[1] - r[0] < min_frames]
+        if len(found) < 2 or not short:
             return labels
-        index = runs.index(min(short, key=lambda r: r[1] - r[0]))
-        neighbours = [runs[i] for i in (index - 1, index + 1) if 0 <= i < len(runs)]
-        first, stop, _ = runs[index]
+        index = found.index(min(short, key=lambda r: r[1] - r[0]))
+        neighbours = [found[i] for i in (index - 1, index + 1) if 0 <= i < len(found)]
+        first, stop, _ = found[index]
         labels[first:stop] = max(neighbours, key=lambda r: r[1] - r[0])[2]
 
 
@@ -267,23 +260,7 @@ def _overlap_turns(region: Span, frames: np.ndarray, best: np.ndarray, margin: f
     close = chosen - rival.max(axis=1) <= margin
     labels = np.where(close, second, -1)
     return [Turn(Span(region.start + a * FRAME, min(region.end, region.start + b * FRAME)), names[k])
-            for a, b, k in _runs(labels) if k >= 0]
-
-
-def _merge(turns: list[Turn]) -> tuple[Turn, ...]:
-    """Join each speaker's touching or overlapping turns."""
-    merged: list[Turn] = []
-    for speaker in sorted({t.speaker for t in turns}):
-        spans = sorted(t.span for t in turns if t.speaker == speaker)
-        current = spans[0]
-        for span in spans[1:]:
-            if span.start <= current.end + 1e-6:
-                current = Span(current.start, max(current.end, span.end))
-            else:
-                merged.append(Turn(current, speaker))
-                current = span
-        merged.append(Turn(current, speaker))
-    return tuple(sorted(merged))
+            for a, b, k in runs(labels) if k >= 0]
 
 
 __all__ = ["EmbeddedDiarization", "EmbeddedDiarizationConfig"]

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import numpy as np
 from pydantic import Field
 
 from qasr_plugins.energy import loud_frames
+from qasr_plugins.sequences import runs
 from qasr_plugins.stage import StageConfig, VadInput, VadStage
 from qasr_plugins.types import Span, SpeechRegions
 
@@ -41,33 +41,11 @@ class EnergyVad(VadStage):
         if count == 0:
             return SpeechRegions(audio.uri, ())
         active = loud_frames(audio.waveform, hop, cfg.threshold_db, cfg.floor_db)
-        runs = _runs(active)
-        seconds = [(a * hop / audio.sample_rate, b * hop / audio.sample_rate) for a, b in runs]
-        merged: list[list[float]] = []
-        for start, end in seconds:
-            if merged and start - merged[-1][1] < cfg.min_silence_duration:
-                merged[-1][1] = end
-            else:
-                merged.append([start, end])
+        loud = SpeechRegions(audio.uri, tuple(Span(a * hop / audio.sample_rate, b * hop / audio.sample_rate)
+                                              for a, b, on in runs(active) if on))
+        kept = loud.support(cfg.min_silence_duration).without_shorter(cfg.min_speech_duration)
         total = audio.duration
-        regions = tuple(
-            Span(audio.offset + max(0.0, s - cfg.speech_pad), audio.offset + min(total, e + cfg.speech_pad))
-            for s, e in merged if e - s >= cfg.min_speech_duration)
-        return SpeechRegions(audio.uri, _merge_overlaps(regions))
-
-
-def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
-    """Start/stop indices of the True runs of a boolean array."""
-    padded = np.concatenate([[False], mask, [False]])
-    edges = np.flatnonzero(padded[1:] != padded[:-1])
-    return list(zip(edges[::2].tolist(), edges[1::2].tolist(), strict=True))
-
-
-def _merge_overlaps(regions: tuple[Span, ...]) -> tuple[Span, ...]:
-    merged: list[Span] = []
-    for region in sorted(regions):
-        if merged and region.start <= merged[-1].end:
-            merged[-1] = Span(merged[-1].start, max(merged[-1].end, region.end))
-        else:
-            merged.append(region)
-    return tuple(merged)
+        padded = tuple(
+            Span(audio.offset + max(0.0, r.start - cfg.speech_pad), audio.offset + min(total, r.end + cfg.speech_pad))
+            for r in kept)
+        return SpeechRegions(audio.uri, padded).support()

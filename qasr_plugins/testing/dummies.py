@@ -7,7 +7,7 @@ agree with each other::
     from qasr_plugins.testing.dummies import dummy_audio, dummy_transcript, dummy_turns
 
     turns = dummy_turns([("A", 0.5, 2.5), ("B", 3.0, 5.5)])
-    audio = dummy_audio(6.0, turns.turns)                 # A and B speak at different pitches
+    audio = dummy_audio(6.0, turns)                       # A and B speak at different pitches
     transcript = dummy_transcript(["hello there", "good morning"], spans=[(0.5, 2.5), (3.0, 5.5)],
                                   speakers=["A", "B"], timed=True)
 

@@ -80,7 +80,7 @@ class FakeDiarization(DiarizationStage):
     def process(self, batch: Sequence[DiarizationInput]) -> list[Diarization]:
         out = []
         for item in batch:
-            regions = item.speech.regions if item.speech else (item.audio.span,)
+            regions = tuple(item.speech) if item.speech is not None else (item.audio.span,)
             turns = tuple(Turn(r, f"SPEAKER_{i % self.config.speakers:02d}") for i, r in enumerate(regions))
             out.append(Diarization(SpeakerTurns(item.audio.uri, turns, exclusive=True)))
         return out
@@ -110,9 +110,9 @@ class FakeAsr(AsrStage):
             if self.config.fail_on and self.config.fail_on in item.audio.uri:
                 raise RuntimeError(f"fake failure for {item.audio.uri}")
             if item.diarization is not None:
-                pieces = [(t.span, t.speaker) for t in item.diarization.turns.turns]
+                pieces = [(t.span, t.speaker) for t in item.diarization.turns]
             elif item.speech is not None:
-                pieces = [(r, None) for r in item.speech.regions]
+                pieces = [(r, None) for r in item.speech]
             else:
                 pieces = [(item.audio.span, None)]
             segments = []

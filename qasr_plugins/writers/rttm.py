@@ -72,7 +72,7 @@ class RttmWriter(Writer):
     def render(self, document: ResultDocument) -> str:
         config: RttmConfig = self.config  # type: ignore[assignment]
         if document.diarization is not None and config.source in ("auto", "diarization"):
-            turns = list(document.diarization.turns.turns)
+            turns = list(document.diarization.turns)
         elif document.transcript is not None and config.source in ("auto", "transcript"):
             turns = transcript_turns(document.transcript, config.merge_gap)
         else:

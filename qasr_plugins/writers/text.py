@@ -14,7 +14,7 @@ from pydantic import Field
 
 from qasr_plugins.document import ResultDocument
 from qasr_plugins.stage import StageConfig, Writer
-from qasr_plugins.types import TranscriptSegment
+from qasr_plugins.types import Transcript, TranscriptSegment
 from qasr_plugins.writers.subtitles import vtt_timestamp
 
 
@@ -59,7 +59,7 @@ class TxtWriter(Writer):
         for paragraph in paragraphs:
             head = f"[{vtt_timestamp(paragraph[0].span.start)}] " if config.timestamps else ""
             label = config.speaker_template.format(speaker=paragraph[0].speaker) if paragraph[0].speaker else ""
-            blocks.append(head + label + " ".join(s.text.strip() for s in paragraph))
+            blocks.append(head + label + Transcript(document.uri, tuple(paragraph)).text)
         return "\n\n".join(blocks) + "\n" if blocks else ""
 
 
