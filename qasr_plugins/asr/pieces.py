@@ -26,7 +26,7 @@ def wired_regions(item: AsrInput) -> list[Region] | None:
     """
     bounds = item.audio.span
     if item.diarization is not None:
-        turns = (item.diarization.exclusive or item.diarization.turns).turns
+        turns = item.diarization.best.turns
         spans = [(t.span, t.speaker) for t in turns]
     elif item.speech is not None:
         spans = [(r, None) for r in item.speech.regions]
