@@ -11,7 +11,7 @@ import json
 import sys
 import time
 import traceback
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,7 +19,7 @@ from typing import Any
 from qasr_plugins.atomic import write_atomic
 from qasr_plugins.audio import load_audio
 from qasr_plugins.document import AudioInfo, ResultDocument
-from qasr_plugins.errors import OutputError, QasrError, StageError
+from qasr_plugins.errors import InputError, OutputError, QasrError, StageError
 from qasr_plugins.graph import NodeSpec, PipelineSpec
 from qasr_plugins.inputs import InputItem
 from qasr_plugins.stage import KINDS, Stage, Writer
@@ -117,10 +117,19 @@ class Executor:
                                  hint=f"Fix {node.stage_name}: its output type is declared by its kind.")
         return outputs
 
-    def process(self, audios: Sequence[Audio],
-                on_stage: Callable[[str], None] | None = None) -> list[ResultDocument | QasrError]:
-        """Run the graph on each audio; return a document, or the error that stopped that file."""
-        values: list[dict[str, Any]] = [{} for _ in audios]
+    def process(self, audios: Sequence[Audio], on_stage: Callable[[str], None] | None = None,
+                given: Sequence[Mapping[str, Any]] | None = None) -> list[ResultDocument | QasrError]:
+        """Run the graph on each audio; return a document, or the error that stopped that file.
+
+        Args:
+            audios: One recording per file.
+            on_stage: Called with each node's name before it runs.
+            given: Per audio, the values of the pipeline's ``given`` section by name (e.g. the transcript to align).
+
+        Raises:
+            InputError: ``I304`` when ``given`` lacks a value the pipeline declares, or one is of the wrong type.
+        """
+        values: list[dict[str, Any]] = [self._given(given[i] if given else {}) for i in range(len(audios))]
         records: list[list[StageRecord]] = [[] for _ in audios]
         failures: dict[int, QasrError] = {}
         for node in self.spec.nodes:
@@ -134,6 +143,17 @@ class Executor:
                 values[index][node.name] = output
                 records[index].append(self._record(node, seconds[index]))
         return [failures.get(i) or self._document(audio, values[i], records[i]) for i, audio in enumerate(audios)]
+
+    def _given(self, supplied: Mapping[str, Any]) -> dict[str, Any]:
+        values: dict[str, Any] = {}
+        for spec in self.spec.given:
+            value = supplied.get(spec.name)
+            if not isinstance(value, spec.type):
+                raise InputError(f"the given value {spec.name!r} must be a {spec.type.__name__}, got "
+                                 f"{type(value).__name__}.", where=f"given.{spec.name}", code="I304",
+                                 hint="Pass it with each input: process(audios, given=[{name: value}, ...]).")
+            values[spec.name] = value
+        return values
 
     def _run_node(self, node: NodeSpec, work: list[tuple[int, Audio, dict[str, Any]]],
                   failures: dict[int, QasrError]) -> tuple[dict[int, Any], dict[int, float]]:
@@ -279,8 +299,7 @@ def process_batch(executor: Executor, batch: Sequence[InputItem], output_dir: Pa
             yield _failed(item, result, output_dir, started)
             continue
         try:
-            written = [write_atomic(output_dir / f"{item.uri}.{suffix}", content)
-                       for suffix, content in executor.render(result).items()]
+            written = write_document(executor, result, output_dir)
         except QasrError as exc:
             yield _failed(item, exc, output_dir, started)
             continue
@@ -291,6 +310,12 @@ def process_batch(executor: Executor, batch: Sequence[InputItem], output_dir: Pa
         (output_dir / f"{item.uri}.{ERROR_SUFFIX}").unlink(missing_ok=True)
         yield FileOutcome(item.uri, item.path, "done", tuple(map(str, written)), None,
                           time.perf_counter() - started)
+
+
+def write_document(executor: Executor, document: ResultDocument, output_dir: Path) -> list[Path]:
+    """Write every configured format of ``document`` to ``output_dir/<uri>.<suffix>`` atomically."""
+    return [write_atomic(output_dir / f"{document.uri}.{suffix}", content)
+            for suffix, content in executor.render(document).items()]
 
 
 def _failed(item: InputItem, error: QasrError, output_dir: Path, started: float) -> FileOutcome:

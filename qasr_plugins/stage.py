@@ -54,6 +54,19 @@ SPEAKERS = "speakers"  # words/segments carry speakers
 TEXT = "text"  # transcript segments carry text
 
 
+def transcript_capabilities(transcript: Transcript) -> frozenset[str]:
+    """What a transcript made outside the graph (e.g. read from a file) offers, every segment or word counted."""
+    segments = transcript.segments
+    words = [w for s in segments for w in s.words]
+    found = {TEXT} if segments else set()
+    found |= {LANGUAGE} if segments and all(s.language for s in segments) else set()
+    found |= {WORDS} if segments and all(s.words for s in segments) else set()
+    found |= {WORD_TIMESTAMPS} if WORDS in found and all(w.span is not None for w in words) else set()
+    found |= {SPEAKERS} if segments and (all(s.speaker for s in segments) or (
+        WORDS in found and all(w.speaker for w in words))) else set()
+    return frozenset(found)
+
+
 @dataclass(frozen=True)
 class AnyOf:
     """A writer requirement that any one of ``options`` meets, e.g. ``AnyOf.of("diarization", SPEAKERS)``."""

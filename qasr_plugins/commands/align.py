@@ -1,4 +1,8 @@
-"""``qasr align AUDIO TEXT -o DIR``: time the words of a known text (plain, SRT or qasr JSON) in a recording."""
+"""``qasr align AUDIO TEXT -o DIR``: time the words of a known text (plain, SRT or qasr JSON) in a recording.
+
+The command is a one-node pipeline built in code: an ``align`` node (the chosen preset, with the given settings)
+whose transcript input is the text, given with the recording; it is composed, validated and run like any other.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,11 @@ import typer
 
 from qasr_plugins.commands.errors import handle_errors
 from qasr_plugins.errors import QasrError
+from qasr_plugins.types import Transcript
+
+#: The name of the given text in the pipeline, and of the node aligning it.
+TEXT_INPUT = "text"
+ALIGN_NODE = "align"
 
 
 @handle_errors
@@ -35,63 +44,44 @@ def align(
 
 def run_alignment(audio_path: Path, text: str, output_dir: Path, *, aligner: str, overrides: list[str],
                   language: str | None, formats: list[str]) -> list[Path]:
-    """Load the audio and text, run the aligner preset with ``overrides``, write each format; return the paths."""
-    import time
+    """Load the audio and text, run the aligner preset with ``overrides``, write each format; return the paths.
 
-    from qasr_plugins import registry
+    Raises:
+        ConfigError: ``C100`` for an unknown preset, or the pipeline's validation errors (settings under
+            ``stages.align``).
+        QasrError: the error that stopped the alignment (input, stage or output).
+    """
     from qasr_plugins.alignment.transcripts import read_transcript
-    from qasr_plugins.atomic import write_atomic
     from qasr_plugins.audio import load_audio
-    from qasr_plugins.document import AudioInfo, ResultDocument
-    from qasr_plugins.graph import build_config
-    from qasr_plugins.stage import AlignInput
-    from qasr_plugins.types import StageRecord
+    from qasr_plugins.errors import ConfigError, did_you_mean
+    from qasr_plugins.graph import available_presets, load_pipeline
+    from qasr_plugins.runner import Executor, write_document
 
-    name, settings = _preset(aligner, overrides)
-    stage_class = registry.load("align", name)
-    config = build_config(stage_class, settings, "stages.align", name)
+    presets = available_presets("align")
+    if aligner not in presets:
+        raise ConfigError(f"no align preset {aligner!r}.", where="--aligner", code="C100",
+                          hint=did_you_mean(aligner, presets))
     recording = load_audio(audio_path)
     transcript = read_transcript(text, uri=recording.uri, duration=recording.duration, language=language)
-    writers = [registry.load("writer", fmt)() for fmt in formats]
-    stage = stage_class(config)
-    started = time.perf_counter()
+    spec = load_pipeline(alignment_pipeline(aligner, transcript),
+                         [f"stages.{ALIGN_NODE}.{o}" for o in overrides], formats)
+    executor = Executor(spec)
     try:
-        stage.ensure_loaded()
-        aligned = stage.process([AlignInput(recording, transcript)])[0]
-    except QasrError as exc:  # the stage names its own settings; they are the preset's, as stages.align
-        raise exc.located("stages.align") from exc
-    record = StageRecord("align", "align", name, model=stage.model_id(), config_hash=config.digest(),
-                         wall_time=time.perf_counter() - started, settings=config.model_dump(mode="json"))
-    document = ResultDocument(recording.uri, AudioInfo(recording.path, recording.duration, recording.sample_rate,
-                                                       recording.offset),
-                              transcript=aligned, provenance=(record,), pipeline="align")
-    written = []
-    for writer in writers:
-        path = Path(output_dir) / f"{recording.uri}.{writer.suffix}"
-        write_atomic(path, writer.render(document))
-        written.append(path)
-    return written
+        executor.load()
+        result = executor.process([recording], given=[{TEXT_INPUT: transcript}])[0]
+    finally:
+        executor.close()
+    if isinstance(result, QasrError):
+        raise result
+    executor.bind(Path(output_dir))
+    return write_document(executor, result, Path(output_dir))
 
 
-def _preset(preset: str, overrides: list[str]) -> tuple[str, dict[str, Any]]:
-    """The stage name and settings of ``configs/stages/align/<preset>.yaml`` with ``key=value`` overrides."""
-    from omegaconf import OmegaConf
-    from omegaconf.errors import OmegaConfBaseException
+def alignment_pipeline(preset: str, transcript: Transcript) -> dict[str, Any]:
+    """The pipeline config of ``qasr align``: the align ``preset`` fed with ``transcript`` as a given value."""
+    from qasr_plugins.stage import transcript_capabilities
 
-    from qasr_plugins.errors import ConfigError, did_you_mean
-    from qasr_plugins.graph import search_dirs
-
-    found = [d / "stages" / "align" / f"{preset}.yaml" for d in search_dirs()]
-    path = next((p for p in found if p.is_file()), None)
-    if path is None:
-        known = {p.stem for d in search_dirs() for p in (d / "stages" / "align").glob("*.yaml")}
-        raise ConfigError(f"no align preset {preset!r}.", where="--aligner", code="C100",
-                          hint=did_you_mean(preset, known))
-    try:
-        merged = OmegaConf.merge(OmegaConf.load(path), OmegaConf.from_dotlist(list(overrides)))
-        settings = OmegaConf.to_container(merged, resolve=True)
-    except (OmegaConfBaseException, ValueError) as exc:
-        raise ConfigError(f"bad setting: {exc}", where=str(path), code="C112",
-                          hint="Give settings as key=value, e.g. model=/models/aligner.") from exc
-    assert isinstance(settings, dict)
-    return str(settings.pop("name")), settings
+    return {"name": "align",
+            "defaults": [{"/stages/align": preset}, "_self_"],  # the preset lands in stages.align
+            "given": {TEXT_INPUT: {"part": "transcript", "provides": sorted(transcript_capabilities(transcript))}},
+            "graph": {ALIGN_NODE: {"kind": "align", "inputs": {"transcript": TEXT_INPUT}}}}
