@@ -33,6 +33,8 @@ class NemoAsr(AsrStage):
 
     Config = NemoAsrConfig
 
+    config: NemoAsrConfig
+
     @classmethod
     def provides(cls, config: StageConfig) -> frozenset[str]:
         caps = {TEXT, WORDS} | ({WORD_TIMESTAMPS} if config.timestamps else set())
@@ -43,7 +45,7 @@ class NemoAsr(AsrStage):
 
         from qasr_plugins.adapters.nemo.loading import load_nemo_model
 
-        cfg: NemoAsrConfig = self.config  # type: ignore[assignment]
+        cfg = self.config
         self._model: Any = load_nemo_model(cfg.model, device=cfg.device, stage="nemo.asr", expected=ASRModel)
 
     def process(self, batch: Sequence[AsrInput]) -> list[Transcript]:
@@ -52,13 +54,13 @@ class NemoAsr(AsrStage):
     @property
     def limits(self) -> AsrLimits:
         """Whole regions (no length limit), regions shorter than ``min_piece`` skipped."""
-        cfg: NemoAsrConfig = self.config  # type: ignore[assignment]
+        cfg = self.config
         return AsrLimits(chunks=ChunkLimits(max_seconds=float("inf")), shortest=cfg.min_piece,
                          batch_size=cfg.batch_size)
 
     def transcribe(self, pieces: Sequence[Piece]) -> list[PieceResult]:
         """One ``ASRModel.transcribe`` call (keyword arguments only) over the pieces' waveforms."""
-        cfg: NemoAsrConfig = self.config  # type: ignore[assignment]
+        cfg = self.config
         result = self._model.transcribe(audio=[p.waveform for p in pieces], batch_size=cfg.batch_size,
                                         timestamps=cfg.timestamps, return_hypotheses=True, verbose=False)
         hypotheses = result[0] if isinstance(result, tuple) else result

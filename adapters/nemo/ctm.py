@@ -29,6 +29,8 @@ class CtmWriter(Writer):
     """Writes ``<uri>.ctm`` (word level)."""
 
     Config = CtmConfig
+
+    config: CtmConfig
     suffix = "ctm"
 
     @classmethod
@@ -36,7 +38,7 @@ class CtmWriter(Writer):
         return frozenset({"transcript", WORD_TIMESTAMPS})
 
     def render(self, document: ResultDocument) -> str:
-        config: CtmConfig = self.config  # type: ignore[assignment]
+        config = self.config
         uri = "-".join(document.uri.split(" "))
         lines: list[str] = []
         for segment in document.transcript.segments if document.transcript else ():

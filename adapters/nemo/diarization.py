@@ -45,12 +45,14 @@ class NemoDiarization(DiarizationStage):
 
     Config = NemoDiarizationConfig
 
+    config: NemoDiarizationConfig
+
     def load(self) -> None:
         from nemo.collections.asr.models import SortformerEncLabelModel
 
         from qasr_plugins.adapters.nemo.loading import load_nemo_model
 
-        cfg: NemoDiarizationConfig = self.config  # type: ignore[assignment]
+        cfg = self.config
         model = load_nemo_model(cfg.model, device=cfg.device, stage="nemo.diarization",
                                 expected=SortformerEncLabelModel)
         if cfg.streaming is not None:
@@ -81,7 +83,7 @@ class NemoDiarization(DiarizationStage):
         return probabilities[0].float().cpu().numpy()
 
     def _diarize(self, audio: Audio, speech: SpeechRegions | None) -> Diarization:
-        cfg: NemoDiarizationConfig = self.config  # type: ignore[assignment]
+        cfg = self.config
         if audio.duration < MIN_AUDIO:
             return Diarization(SpeakerTurns(audio.uri), SpeakerTurns(audio.uri, (), exclusive=True))
         activity = self.activity(audio)

@@ -24,6 +24,8 @@ class ManifestWriter(Writer):
     """Writes ``<uri>.manifest.jsonl`` per input and ``manifest.jsonl`` for the run."""
 
     Config = ManifestConfig
+
+    config: ManifestConfig
     suffix = "manifest.jsonl"
     collect_as = "manifest.jsonl"
 
@@ -40,7 +42,7 @@ class ManifestWriter(Writer):
         self._ctm = None if ctm is None else (output_dir.resolve(), ctm.suffix)
 
     def render(self, document: ResultDocument) -> str:
-        config: ManifestConfig = self.config  # type: ignore[assignment]
+        config = self.config
         transcript = document.transcript
         entry: dict[str, object] = {"audio_filepath": document.audio.path or document.uri,
                                     "duration": round(document.audio.duration, 6)}

@@ -36,12 +36,14 @@ class NemoVad(VadStage):
 
     Config = NemoVadConfig
 
+    config: NemoVadConfig
+
     def load(self) -> None:
         from nemo.collections.asr.models import EncDecFrameClassificationModel
 
         from qasr_plugins.adapters.nemo.loading import load_nemo_model
 
-        cfg: NemoVadConfig = self.config  # type: ignore[assignment]
+        cfg = self.config
         self._model: Any = load_nemo_model(cfg.model, device=cfg.device, stage="nemo.vad",
                                            expected=EncDecFrameClassificationModel)
         self._rate = int(self._model.preprocessor._sample_rate)
@@ -55,7 +57,7 @@ class NemoVad(VadStage):
         return self._frame
 
     def process(self, batch: Sequence[VadInput]) -> list[SpeechRegions]:
-        cfg: NemoVadConfig = self.config  # type: ignore[assignment]
+        cfg = self.config
         for item in batch:
             if item.audio.sample_rate != self._rate:
                 raise InputError(f"the VAD model needs {self._rate} Hz audio, got {item.audio.sample_rate} Hz",

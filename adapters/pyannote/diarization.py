@@ -43,11 +43,13 @@ class PyannoteDiarization(DiarizationStage):
 
     Config = PyannoteDiarizationConfig
 
+    config: PyannoteDiarizationConfig
+
     def model_id(self) -> str:
         return self.config.checkpoint
 
     def load(self) -> None:
-        cfg: PyannoteDiarizationConfig = self.config  # type: ignore[assignment]
+        cfg = self.config
         # pyannote.audio reads this at every call; importing it sets "true" when unset, so set it explicitly
         os.environ["PYANNOTE_METRICS_ENABLED"] = "true" if cfg.telemetry else "false"
         import torch
@@ -65,7 +67,7 @@ class PyannoteDiarization(DiarizationStage):
     def process(self, batch: Sequence[DiarizationInput]) -> list[Diarization]:
         from qasr_plugins.adapters.pyannote import from_diarize_output
 
-        cfg: PyannoteDiarizationConfig = self.config  # type: ignore[assignment]
+        cfg = self.config
         bounds = {k: v for k, v in (("num_speakers", cfg.num_speakers), ("min_speakers", cfg.min_speakers),
                                     ("max_speakers", cfg.max_speakers)) if v is not None}
         results = []

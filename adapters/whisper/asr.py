@@ -86,6 +86,8 @@ class FasterWhisperAsr(AsrStage):
 
     Config = FasterWhisperConfig
 
+    config: FasterWhisperConfig
+
     @classmethod
     def provides(cls, config: StageConfig) -> frozenset[str]:
         words = {WORDS, WORD_TIMESTAMPS} if getattr(config, "word_timestamps", False) else set()
@@ -102,7 +104,7 @@ class FasterWhisperAsr(AsrStage):
     def load(self) -> None:
         from faster_whisper import BatchedInferencePipeline, WhisperModel
 
-        cfg: FasterWhisperConfig = self.config  # type: ignore[assignment]
+        cfg = self.config
         try:
             model = WhisperModel(resolve_model(cfg.model), device=cfg.device, compute_type=cfg.compute_type,
                                  cpu_threads=cfg.cpu_threads, local_files_only=cfg.local_files_only)
@@ -126,13 +128,13 @@ class FasterWhisperAsr(AsrStage):
     @property
     def limits(self) -> AsrLimits:
         """One speaker's pieces joined into padded clips within ``max_clip``; up to ``CLIPS_PER_CALL`` per call."""
-        cfg: FasterWhisperConfig = self.config  # type: ignore[assignment]
+        cfg = self.config
         return _limits(cfg.max_clip, cfg.merge_gap, cfg.clip_padding)
 
     def identify(self, pieces: Sequence[Piece]) -> Language | None:
         """The recording's language (``language_detection: recording``), identified as faster-whisper's batched
         pipeline does: over the first 30 s of its first ``CLIPS_PER_CALL`` clips' joined features."""
-        cfg: FasterWhisperConfig = self.config  # type: ignore[assignment]
+        cfg = self.config
         if self._forced() is not None or cfg.language_detection == "clip":
             return None
         recording = pieces[0].recording
@@ -159,7 +161,7 @@ class FasterWhisperAsr(AsrStage):
 
     def _forced(self) -> Language | None:
         """The language every clip is decoded in without identification (forced, or an English-only model)."""
-        cfg: FasterWhisperConfig = self.config  # type: ignore[assignment]
+        cfg = self.config
         if cfg.language is not None or not self._model.model.is_multilingual:
             return _language(cfg.language or "en", None)
         return None
@@ -173,7 +175,7 @@ class FasterWhisperAsr(AsrStage):
             return [forced] * len(pieces)
         if all(p.language is not None for p in pieces):
             return [p.language for p in pieces]  # type: ignore[misc]
-        cfg: FasterWhisperConfig = self.config  # type: ignore[assignment]
+        cfg = self.config
         extract = self._model.feature_extractor
         languages: list[Language] = []
         for first in range(0, len(pieces), cfg.batch_size):
@@ -186,7 +188,7 @@ class FasterWhisperAsr(AsrStage):
     def _decode(self, pieces: Sequence[Piece], languages: Sequence[Language]) -> list[PieceResult]:
         """One call of the batched pipeline over clips of one recording, all in one language (their ``languages``
         differ at most in the identification's confidence)."""
-        cfg: FasterWhisperConfig = self.config  # type: ignore[assignment]
+        cfg = self.config
         recording = pieces[0].recording
         relative = [{"start": p.span.start - recording.offset, "end": p.span.end - recording.offset} for p in pieces]
         segments, _ = self._pipeline.transcribe(

@@ -32,6 +32,8 @@ class WhisperxWriter(Writer):
     """Writes ``<uri>.whisperx.json``."""
 
     Config = WhisperxConfig
+
+    config: WhisperxConfig
     suffix = "whisperx.json"
 
     @classmethod
@@ -39,7 +41,7 @@ class WhisperxWriter(Writer):
         return frozenset({"transcript"})
 
     def render(self, document: ResultDocument) -> str:
-        config: WhisperxConfig = self.config  # type: ignore[assignment]
+        config = self.config
         segments = document.transcript.segments if document.transcript is not None else ()
         out = [self._segment(s, config.precision) for s in segments]
         languages = Counter(s.language for s in segments if s.language)

@@ -61,6 +61,8 @@ class Qwen3ForcedAligner(AlignStage):
 
     Config = Qwen3AlignerConfig
 
+    config: Qwen3AlignerConfig
+
     @classmethod
     def requires(cls, config: StageConfig) -> Mapping[str, frozenset[str]]:
         needs = {TEXT} if getattr(config, "language", None) else {TEXT, LANGUAGE}
@@ -74,7 +76,7 @@ class Qwen3ForcedAligner(AlignStage):
         return super().unmet_hint(port, capability)
 
     def load(self) -> None:
-        cfg: Qwen3AlignerConfig = self.config  # type: ignore[assignment]
+        cfg = self.config
         import torch
 
         from qasr_plugins.qwen3.loading import load_model
@@ -88,13 +90,13 @@ class Qwen3ForcedAligner(AlignStage):
     def attach(self, model: Any, processor: Any) -> None:
         """Run an already loaded aligner model and processor (e.g. ones restored from a ``.nemo`` file) instead of
         loading ``model``; the stage counts as loaded (its fallback, if any, is loaded here)."""
-        cfg: Qwen3AlignerConfig = self.config  # type: ignore[assignment]
+        cfg = self.config
         self.backend = Qwen3AlignerBackend(model, processor, cfg.korean_dictionary)
         self.fallback = load_fallback(cfg.fallback, cfg.fallback_settings, "qwen3.forced_aligner")
         self._loaded = True
 
     def process(self, batch: Sequence[AlignInput]) -> list[Transcript]:
-        cfg: Qwen3AlignerConfig = self.config  # type: ignore[assignment]
+        cfg = self.config
         return [align_transcript(self.backend, item, cfg.flow(), self.fallback) for item in batch]
 
 

@@ -74,6 +74,8 @@ class Qwen3Asr(AsrStage):
 
     Config = Qwen3AsrConfig
 
+    config: Qwen3AsrConfig
+
     @classmethod
     def provides(cls, config: StageConfig) -> frozenset[str]:
         return frozenset({TEXT, LANGUAGE})
@@ -81,7 +83,7 @@ class Qwen3Asr(AsrStage):
     def load(self) -> None:
         from qasr_plugins.qwen3.loading import load_model
 
-        cfg: Qwen3AsrConfig = self.config  # type: ignore[assignment]
+        cfg = self.config
         if cfg.threads:
             import torch
 
@@ -93,7 +95,7 @@ class Qwen3Asr(AsrStage):
     def attach(self, model: Any, processor: Any) -> None:
         """Run an already loaded model and processor (e.g. ones restored from a ``.nemo`` file) instead of loading
         ``model``; the stage counts as loaded. Its device and dtype are the model's."""
-        cfg: Qwen3AsrConfig = self.config  # type: ignore[assignment]
+        cfg = self.config
         self._model, self._processor = model, processor
         self._language = None if cfg.language is None else language_name(cfg.language, where="language")
         self._loaded = True
@@ -117,7 +119,7 @@ class Qwen3Asr(AsrStage):
     def limits(self) -> AsrLimits:
         """Pieces of at most ``max_chunk`` s cut at quiet points, shorter ones padded to ``min_chunk``; batches of
         ``batch_size`` pieces and ``batch_seconds`` of audio (about 13 encoder tokens a second)."""
-        cfg: Qwen3AsrConfig = self.config  # type: ignore[assignment]
+        cfg = self.config
         chunks = ChunkLimits(max_seconds=cfg.max_chunk, min_seconds=min(cfg.min_chunk, cfg.max_chunk / 2),
                              search=min(cfg.chunk_search, cfg.max_chunk / 2),
                              quiet=QuietPoint(window=min(0.1, cfg.chunk_search)))
@@ -131,7 +133,7 @@ class Qwen3Asr(AsrStage):
 
     def prompts(self, waveforms: Sequence[np.ndarray]) -> Any:
         """The processor outputs (token ids, masks, features) for a batch of waveforms."""
-        cfg: Qwen3AsrConfig = self.config  # type: ignore[assignment]
+        cfg = self.config
         count = len(waveforms)
         return self.processor.apply_transcription_request(
             list(waveforms), language=[self._language] * count if self._language else None,
@@ -144,7 +146,7 @@ class Qwen3Asr(AsrStage):
 
         from qasr_plugins.qwen3.guards import RepetitionStop
 
-        cfg: Qwen3AsrConfig = self.config  # type: ignore[assignment]
+        cfg = self.config
         inputs = self.prompts([piece.waveform for piece in pieces]).to(self.model.device)
         inputs["input_features"] = inputs["input_features"].to(self.model.dtype)
         stops = StoppingCriteriaList()

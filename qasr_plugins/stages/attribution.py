@@ -134,6 +134,8 @@ class MaxOverlapAttribution(AttributionStage):
 
     Config = MaxOverlapConfig
 
+    config: MaxOverlapConfig
+
     def process(self, batch: Sequence[AttributionInput]) -> list[Transcript]:
         return [self.attribute(item.transcript, item.diarization) for item in batch]
 
@@ -141,7 +143,7 @@ class MaxOverlapAttribution(AttributionStage):
         """Speaker-attribute one transcript (unchanged without diarization)."""
         if diarization is None:
             return transcript
-        config: MaxOverlapConfig = self.config  # type: ignore[assignment]
+        config = self.config
         chosen = diarization.best if config.prefer_exclusive else diarization.turns
         index = _TurnIndex(tuple(chosen))
         overlaps = _overlapped_regions(tuple(diarization.turns)) if config.flag_overlap else []

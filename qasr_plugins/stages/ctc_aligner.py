@@ -44,12 +44,14 @@ class CtcAligner(AlignStage):
 
     Config = CtcAlignerConfig
 
+    config: CtcAlignerConfig
+
     @classmethod
     def requires(cls, config: StageConfig) -> Mapping[str, frozenset[str]]:
         return {"transcript": frozenset({TEXT})}
 
     def load(self) -> None:
-        cfg: CtcAlignerConfig = self.config  # type: ignore[assignment]
+        cfg = self.config
         import torch
 
         if cfg.threads:
@@ -58,7 +60,7 @@ class CtcAligner(AlignStage):
         self.fallback = load_fallback(cfg.fallback, cfg.fallback_settings, "ctc.aligner")
 
     def process(self, batch: Sequence[AlignInput]) -> list[Transcript]:
-        cfg: CtcAlignerConfig = self.config  # type: ignore[assignment]
+        cfg = self.config
         return [align_transcript(self.backend, item, cfg.flow(), self.fallback) for item in batch]
 
 

@@ -62,6 +62,8 @@ class EmbeddedDiarization(DiarizationStage):
 
     Config = EmbeddedDiarizationConfig
 
+    config: EmbeddedDiarizationConfig
+
     def model_id(self) -> str:
         from importlib.metadata import version
 
@@ -90,7 +92,7 @@ class EmbeddedDiarization(DiarizationStage):
         return list(speech.crop(audio.span))
 
     def _windows(self, regions: Sequence[Span]) -> list[Span]:
-        cfg: EmbeddedDiarizationConfig = self.config  # type: ignore[assignment]
+        cfg = self.config
         windows: list[Span] = []
         for region in regions:
             if region.duration < cfg.min_window:
@@ -140,7 +142,7 @@ class EmbeddedDiarization(DiarizationStage):
         from scipy.sparse.csgraph import laplacian
         from sklearn.cluster import SpectralClustering
 
-        cfg: EmbeddedDiarizationConfig = self.config  # type: ignore[assignment]
+        cfg = self.config
         count = len(embeddings)
         most = min(cfg.num_speakers or cfg.max_speakers or MAX_AUTO_SPEAKERS, count - 1)
         if most < 2:
@@ -164,7 +166,7 @@ class EmbeddedDiarization(DiarizationStage):
         return labels
 
     def _diarize(self, audio: Audio, speech: SpeechRegions | None) -> Diarization:
-        cfg: EmbeddedDiarizationConfig = self.config  # type: ignore[assignment]
+        cfg = self.config
         regions = self._regions(audio, speech)
         windows = self._windows(regions)
         if not regions:

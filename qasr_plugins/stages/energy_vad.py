@@ -27,6 +27,8 @@ class EnergyVad(VadStage):
 
     Config = EnergyVadConfig
 
+    config: EnergyVadConfig
+
     def model_id(self) -> None:
         return None
 
@@ -34,7 +36,7 @@ class EnergyVad(VadStage):
         return [self._detect(item) for item in batch]
 
     def _detect(self, item: VadInput) -> SpeechRegions:
-        cfg: EnergyVadConfig = self.config  # type: ignore[assignment]
+        cfg = self.config
         audio = item.audio
         hop = max(1, round(cfg.frame * audio.sample_rate))
         count = len(audio.waveform) // hop

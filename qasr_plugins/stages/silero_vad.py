@@ -28,6 +28,8 @@ class SileroVad(VadStage):
 
     Config = SileroVadConfig
 
+    config: SileroVadConfig
+
     def model_id(self) -> str:
         from importlib.metadata import version
 
@@ -50,7 +52,7 @@ class SileroVad(VadStage):
         from silero_vad import get_speech_timestamps
 
         audio = item.audio
-        cfg: SileroVadConfig = self.config  # type: ignore[assignment]
+        cfg = self.config
         if audio.duration < 0.032:  # shorter than one 512-sample window
             return SpeechRegions(audio.uri, ())
         stamps = get_speech_timestamps(

@@ -51,6 +51,8 @@ class FakeVad(VadStage):
 
     Config = FakeVadConfig
 
+    config: FakeVadConfig
+
     def load(self) -> None:
         _count_load(self)
 
@@ -74,6 +76,8 @@ class FakeDiarization(DiarizationStage):
 
     Config = FakeDiarizationConfig
 
+    config: FakeDiarizationConfig
+
     def load(self) -> None:
         _count_load(self)
 
@@ -96,6 +100,8 @@ class FakeAsr(AsrStage):
     """One segment per region/turn (or the whole audio) with words ``w0 w1 …`` and no timestamps."""
 
     Config = FakeAsrConfig
+
+    config: FakeAsrConfig
 
     @classmethod
     def provides(cls, config: StageConfig) -> frozenset[str]:

@@ -15,10 +15,12 @@ class JsonWriter(Writer):
     """Writes ``<uri>.json``: speech regions, diarization, transcript and per-stage provenance."""
 
     Config = JsonWriterConfig
+
+    config: JsonWriterConfig
     suffix = "json"
 
     def render(self, document: ResultDocument) -> str:
-        config: JsonWriterConfig = self.config  # type: ignore[assignment]
+        config = self.config
         if not config.include_provenance:
             from dataclasses import replace
 

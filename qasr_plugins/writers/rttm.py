@@ -61,6 +61,8 @@ class RttmWriter(Writer):
     """Writes ``<uri>.rttm``."""
 
     Config = RttmConfig
+
+    config: RttmConfig
     suffix = "rttm"
 
     @classmethod
@@ -70,7 +72,7 @@ class RttmWriter(Writer):
                 "transcript": frozenset({"transcript", SPEAKERS})}[source]
 
     def render(self, document: ResultDocument) -> str:
-        config: RttmConfig = self.config  # type: ignore[assignment]
+        config = self.config
         if document.diarization is not None and config.source in ("auto", "diarization"):
             turns = list(document.diarization.turns)
         elif document.transcript is not None and config.source in ("auto", "transcript"):

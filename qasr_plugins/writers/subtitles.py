@@ -41,6 +41,8 @@ class SrtWriter(Writer):
     """Writes ``<uri>.srt`` (SubRip)."""
 
     Config = SrtConfig
+
+    config: SrtConfig
     suffix = "srt"
 
     @classmethod
@@ -50,7 +52,7 @@ class SrtWriter(Writer):
     def render(self, document: ResultDocument) -> str:
         import srt
 
-        config: SrtConfig = self.config  # type: ignore[assignment]
+        config = self.config
         subtitles = []
         for index, cue in enumerate(build_cues(_transcript(document), config), start=1):
             lines = [line.translate(_TAG_SAFE) for line in cue.lines] if config.tag_safe else list(cue.lines)
@@ -79,6 +81,8 @@ class VttWriter(Writer):
     """Writes ``<uri>.vtt`` (WebVTT)."""
 
     Config = VttConfig
+
+    config: VttConfig
     suffix = "vtt"
 
     @classmethod
@@ -86,7 +90,7 @@ class VttWriter(Writer):
         return frozenset({"transcript"})
 
     def render(self, document: ResultDocument) -> str:
-        config: VttConfig = self.config  # type: ignore[assignment]
+        config = self.config
         blocks = ["WEBVTT"]
         for cue in build_cues(_transcript(document), config):
             text = self._highlighted(cue) if config.highlight_words else "\n".join(map(vtt_escape, cue.lines))

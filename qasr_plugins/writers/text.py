@@ -37,6 +37,8 @@ class TxtWriter(Writer):
     """Writes ``<uri>.txt``."""
 
     Config = TxtConfig
+
+    config: TxtConfig
     suffix = "txt"
 
     @classmethod
@@ -44,7 +46,7 @@ class TxtWriter(Writer):
         return frozenset({"transcript"})
 
     def render(self, document: ResultDocument) -> str:
-        config: TxtConfig = self.config  # type: ignore[assignment]
+        config = self.config
         paragraphs: list[list[TranscriptSegment]] = []
         for segment in _segments(document):
             if not segment.text.strip():
@@ -71,6 +73,8 @@ class TsvWriter(Writer):
     """Writes ``<uri>.tsv``."""
 
     Config = TsvConfig
+
+    config: TsvConfig
     suffix = "tsv"
 
     @classmethod
@@ -78,7 +82,7 @@ class TsvWriter(Writer):
         return frozenset({"transcript"})
 
     def render(self, document: ResultDocument) -> str:
-        config: TsvConfig = self.config  # type: ignore[assignment]
+        config = self.config
         p = config.precision
         rows = ["start\tend\tspeaker\ttext"]
         for segment in _segments(document):

@@ -38,6 +38,8 @@ class TextGridWriter(Writer):
     """Writes ``<uri>.TextGrid``."""
 
     Config = TextGridConfig
+
+    config: TextGridConfig
     suffix = "TextGrid"
 
     @classmethod
@@ -47,7 +49,7 @@ class TextGridWriter(Writer):
     def render(self, document: ResultDocument) -> str:
         from praatio import textgrid
 
-        config: TextGridConfig = self.config  # type: ignore[assignment]
+        config = self.config
         segments = document.transcript.segments if document.transcript else ()
         words: dict[str, list[tuple[Span, str]]] = {}
         spans: dict[str, list[tuple[Span, str]]] = {}
