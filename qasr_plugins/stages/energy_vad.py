@@ -6,8 +6,7 @@ from collections.abc import Sequence
 
 from pydantic import Field
 
-from qasr_plugins.energy import loud_frames
-from qasr_plugins.sequences import runs
+from qasr_plugins.energy import speech_spans
 from qasr_plugins.stage import StageConfig, VadInput, VadStage
 from qasr_plugins.types import Span, SpeechRegions
 
@@ -36,18 +35,8 @@ class EnergyVad(VadStage):
         return [self._detect(item) for item in batch]
 
     def _detect(self, item: VadInput) -> SpeechRegions:
-        cfg = self.config
-        audio = item.audio
-        hop = max(1, round(cfg.frame * audio.sample_rate))
-        count = len(audio.waveform) // hop
-        if count == 0:
-            return SpeechRegions(audio.uri, ())
-        active = loud_frames(audio.waveform, hop, cfg.threshold_db, cfg.floor_db)
-        loud = SpeechRegions(audio.uri, tuple(Span(a * hop / audio.sample_rate, b * hop / audio.sample_rate)
-                                              for a, b, on in runs(active) if on))
-        kept = loud.support(cfg.min_silence_duration).without_shorter(cfg.min_speech_duration)
-        total = audio.duration
-        padded = tuple(
-            Span(audio.offset + max(0.0, r.start - cfg.speech_pad), audio.offset + min(total, r.end + cfg.speech_pad))
-            for r in kept)
-        return SpeechRegions(audio.uri, padded).support()
+        cfg, audio = self.config, item.audio
+        spans = speech_spans(audio.waveform, audio.sample_rate, threshold_db=cfg.threshold_db, floor_db=cfg.floor_db,
+                             frame=cfg.frame, min_speech=cfg.min_speech_duration,
+                             min_silence=cfg.min_silence_duration, pad=cfg.speech_pad)
+        return SpeechRegions(audio.uri, tuple(Span(audio.offset + a, audio.offset + b) for a, b in spans))
