@@ -254,6 +254,8 @@ class Writer(ABC):
     config: StageConfig
     suffix: ClassVar[str]
     collect_as: ClassVar[str | None] = None
+    #: What this format needs whatever its settings (see :meth:`requires`).
+    needs: ClassVar[frozenset[Requirement]] = frozenset()
 
     def __init__(self, config: StageConfig | None = None, **settings: Any) -> None:
         if config is not None and settings:
@@ -263,8 +265,9 @@ class Writer(ABC):
     @classmethod
     def requires(cls, config: StageConfig) -> frozenset[Requirement]:
         """Parts of the result this format needs: ``transcript``, ``speech``, ``diarization`` or a capability
-        such as ``word_timestamps``; :class:`AnyOf` when any one of several will do."""
-        return frozenset()
+        such as ``word_timestamps``; :class:`AnyOf` when any one of several will do. Default: :attr:`needs`;
+        override when the needs depend on the settings."""
+        return cls.needs
 
     def bind(self, output_dir: Path, writers: Mapping[str, Writer]) -> None:
         """Called before rendering with the run's output directory and every writer of the run (by format), so a

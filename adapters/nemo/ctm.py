@@ -32,10 +32,7 @@ class CtmWriter(Writer):
 
     config: CtmConfig
     suffix = "ctm"
-
-    @classmethod
-    def requires(cls, config: StageConfig) -> frozenset[str]:
-        return frozenset({"transcript", WORD_TIMESTAMPS})
+    needs = frozenset({"transcript", WORD_TIMESTAMPS})
 
     def render(self, document: ResultDocument) -> str:
         config = self.config

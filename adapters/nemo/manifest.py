@@ -32,10 +32,7 @@ class ManifestWriter(Writer):
     def __init__(self, config: StageConfig | None = None, **settings: object) -> None:
         super().__init__(config, **settings)
         self._ctm: tuple[Path, str] | None = None  # (directory, suffix) of the run's CTM files
-
-    @classmethod
-    def requires(cls, config: StageConfig) -> frozenset[str]:
-        return frozenset({"transcript"})
+    needs = frozenset({"transcript"})
 
     def bind(self, output_dir: Path, writers: Mapping[str, Writer]) -> None:
         ctm = writers.get("ctm")

@@ -35,10 +35,7 @@ class WhisperxWriter(Writer):
 
     config: WhisperxConfig
     suffix = "whisperx.json"
-
-    @classmethod
-    def requires(cls, config: StageConfig) -> frozenset[str]:
-        return frozenset({"transcript"})
+    needs = frozenset({"transcript"})
 
     def render(self, document: ResultDocument) -> str:
         config = self.config

@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from qasr_plugins.document import ResultDocument
-from qasr_plugins.stage import StageConfig, Writer
+from qasr_plugins.stage import Writer
 from qasr_plugins.types import Transcript
 from qasr_plugins.writers._cues import Cue, CueConfig, Token, build_cues, line_text
 
@@ -44,10 +44,7 @@ class SrtWriter(Writer):
 
     config: SrtConfig
     suffix = "srt"
-
-    @classmethod
-    def requires(cls, config: StageConfig) -> frozenset[str]:
-        return frozenset({"transcript"})
+    needs = frozenset({"transcript"})
 
     def render(self, document: ResultDocument) -> str:
         import srt
@@ -84,10 +81,7 @@ class VttWriter(Writer):
 
     config: VttConfig
     suffix = "vtt"
-
-    @classmethod
-    def requires(cls, config: StageConfig) -> frozenset[str]:
-        return frozenset({"transcript"})
+    needs = frozenset({"transcript"})
 
     def render(self, document: ResultDocument) -> str:
         config = self.config

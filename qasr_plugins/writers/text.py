@@ -40,10 +40,7 @@ class TxtWriter(Writer):
 
     config: TxtConfig
     suffix = "txt"
-
-    @classmethod
-    def requires(cls, config: StageConfig) -> frozenset[str]:
-        return frozenset({"transcript"})
+    needs = frozenset({"transcript"})
 
     def render(self, document: ResultDocument) -> str:
         config = self.config
@@ -76,10 +73,7 @@ class TsvWriter(Writer):
 
     config: TsvConfig
     suffix = "tsv"
-
-    @classmethod
-    def requires(cls, config: StageConfig) -> frozenset[str]:
-        return frozenset({"transcript"})
+    needs = frozenset({"transcript"})
 
     def render(self, document: ResultDocument) -> str:
         config = self.config

@@ -41,10 +41,7 @@ class TextGridWriter(Writer):
 
     config: TextGridConfig
     suffix = "TextGrid"
-
-    @classmethod
-    def requires(cls, config: StageConfig) -> frozenset[str]:
-        return frozenset({"transcript"})
+    needs = frozenset({"transcript"})
 
     def render(self, document: ResultDocument) -> str:
         from praatio import textgrid
