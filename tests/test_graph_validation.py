@@ -67,7 +67,9 @@ def test_swapping_a_whole_preset_leaves_no_stale_keys() -> None:
 
 
 def test_key_level_swap_leaves_stale_keys_that_fail_with_exact_paths() -> None:
-    found, _ = codes_and_paths("vad", ["stages.vad.name=energy.vad"])
+    silero_settings = ["stages.vad.threshold=0.6", "stages.vad.min_silence_duration=0.2",
+                       "stages.vad.max_speech_duration=30"]  # presets list only non-defaults: a user's settings
+    found, _ = codes_and_paths("vad", [*silero_settings, "stages.vad.name=energy.vad"])
     stale = {("C102", f"stages.vad.{key}") for key in ("threshold", "min_silence_duration", "max_speech_duration")}
     assert stale - found == {("C102", "stages.vad.min_silence_duration")}  # energy.vad has that key too
 
