@@ -23,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from qasr_plugins.document import ResultDocument
 from qasr_plugins.errors import ConfigError, ConfigErrors, QasrError
+from qasr_plugins.tuning import Tunable, parse_tunable
 from qasr_plugins.types import Audio, Diarization, SpeechRegions, Transcript
 
 
@@ -39,6 +40,13 @@ class StageConfig(BaseModel):
     def portable_settings(cls) -> tuple[str, ...]:
         """The settings a saved model carries: every field not in :attr:`LOCAL`, in declaration order."""
         return tuple(name for name in cls.model_fields if name not in cls.LOCAL)
+
+    @classmethod
+    def tunable(cls) -> dict[str, Tunable]:
+        """The settings declared tunable (``json_schema_extra=uniform(…)``, see :mod:`qasr_plugins.tuning`), by
+        name, in declaration order."""
+        found = (parse_tunable(name, info.json_schema_extra) for name, info in cls.model_fields.items())
+        return {t.setting: t for t in found if t is not None}
 
     def digest(self) -> str:
         """A short, stable hash of the settings (for provenance and caches)."""

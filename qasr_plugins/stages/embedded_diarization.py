@@ -24,6 +24,7 @@ from pydantic import Field, model_validator
 
 from qasr_plugins.sequences import runs
 from qasr_plugins.stage import DiarizationInput, DiarizationStage, StageConfig, VadInput
+from qasr_plugins.tuning import uniform
 from qasr_plugins.types import Audio, Diarization, Span, SpeakerTurns, SpeechRegions, Turn
 
 FRAME = 0.05  # resolution of the resegmentation (s)
@@ -38,15 +39,19 @@ class EmbeddedDiarizationConfig(StageConfig):
     window: float = Field(1.5, gt=0.2, le=5.0, description="Length of an embedding window (s).")
     step: float = Field(0.25, gt=0, le=2.0, description="Hop between embedding windows (s).")
     min_window: float = Field(0.4, gt=0, description="Regions shorter than this get no embedding of their own (s).")
-    one_speaker_connectivity: float = Field(0.47, gt=0, le=2, description="One speaker when the graph of window "
+    one_speaker_connectivity: float = Field(0.47, gt=0, le=2, json_schema_extra=uniform(0.2, 1.0),
+                                            description="One speaker when the graph of window "
                                             "similarities (sharpened) is this well connected (its Fiedler value).")
-    merge_similarity: float = Field(0.9, gt=0, le=1, description="Clusters whose mean embeddings are at least "
+    merge_similarity: float = Field(0.9, gt=0, le=1, json_schema_extra=uniform(0.6, 0.99),
+                                    description="Clusters whose mean embeddings are at least "
                                     "this cosine-similar are joined into one speaker.")
     num_speakers: int | None = Field(None, ge=1, description="Exact number of speakers, when known.")
     min_speakers: int = Field(1, ge=1, description="At least this many speakers.")
     max_speakers: int | None = Field(None, ge=1, description="At most this many speakers.")
-    min_turn: float = Field(0.5, ge=0, description="Turns shorter than this join a neighbouring speaker (s).")
-    overlap_margin: float = Field(0.05, ge=0, lt=1, description="A second speaker within this cosine similarity "
+    min_turn: float = Field(0.5, ge=0, json_schema_extra=uniform(0.0, 1.5),
+                            description="Turns shorter than this join a neighbouring speaker (s).")
+    overlap_margin: float = Field(0.05, ge=0, lt=1, json_schema_extra=uniform(0.0, 0.2),
+                                  description="A second speaker within this cosine similarity "
                                   "of the best is added as overlapped speech (0 disables).")
     device: str = Field("cpu", description="torch device of the speaker encoder.")
 

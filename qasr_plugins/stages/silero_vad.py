@@ -9,15 +9,20 @@ from typing import Any
 from pydantic import Field
 
 from qasr_plugins.stage import StageConfig, VadInput, VadStage
+from qasr_plugins.tuning import uniform
 from qasr_plugins.types import Span, SpeechRegions
 
 
 class SileroVadConfig(StageConfig):
-    threshold: float = Field(0.5, gt=0, lt=1, description="Speech probability above which a frame is speech.")
+    threshold: float = Field(0.5, gt=0, lt=1, json_schema_extra=uniform(0.2, 0.9),
+                             description="Speech probability above which a frame is speech.")
     neg_threshold: float | None = Field(None, gt=0, lt=1, description="Hysteresis: leave speech below this.")
-    min_speech_duration: float = Field(0.25, ge=0, description="Drop speech shorter than this (s).")
-    min_silence_duration: float = Field(0.1, ge=0, description="Merge across silences shorter than this (s).")
-    speech_pad: float = Field(0.03, ge=0, description="Pad each region by this much on both sides (s).")
+    min_speech_duration: float = Field(0.25, ge=0, json_schema_extra=uniform(0.0, 1.0),
+                                       description="Drop speech shorter than this (s).")
+    min_silence_duration: float = Field(0.1, ge=0, json_schema_extra=uniform(0.0, 1.0),
+                                        description="Merge across silences shorter than this (s).")
+    speech_pad: float = Field(0.03, ge=0, json_schema_extra=uniform(0.0, 0.3),
+                              description="Pad each region by this much on both sides (s).")
     max_speech_duration: float | None = Field(None, gt=0, description="Split regions longer than this (s).")
     onnx: bool = Field(False, description="Run the bundled ONNX model with onnxruntime instead of TorchScript.")
     threads: int | None = Field(None, ge=1, description="torch intra-op threads (default: torch's).")
