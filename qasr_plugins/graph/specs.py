@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from qasr_plugins.registry import PluginEntry
@@ -73,7 +73,6 @@ class PipelineSpec:
     transcript_node: str | None
     batch_files: int = 4
     source: str = ""
-    document_capabilities: frozenset[str] = field(default_factory=frozenset)
     given: tuple[GivenSpec, ...] = ()
 
     def node(self, name: str) -> NodeSpec:

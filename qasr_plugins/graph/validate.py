@@ -45,7 +45,7 @@ def validate(config: Mapping[str, Any], *, source: str = "") -> PipelineSpec:
         raise ConfigErrors(errors)
     return PipelineSpec(name=str(config.get("name", "pipeline")), nodes=tuple(nodes[n] for n in order),
                         writers=tuple(writers), config=dict(config), transcript_node=transcript_node,
-                        batch_files=batch_files, source=source, document_capabilities=doc_caps,
+                        batch_files=batch_files, source=source,
                         given=tuple(given.values()))
 
 
