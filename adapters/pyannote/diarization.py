@@ -2,7 +2,8 @@
 
 ``checkpoint`` is what ``pyannote.audio.Pipeline.from_pretrained`` takes: a hub id (default
 ``pyannote/speaker-diarization-community-1``), a local directory holding ``config.yaml``, or a ``config.yaml`` path.
-Audio is passed in memory (no second decode). pyannote.audio 4 sends usage telemetry unless
+Audio is passed in memory (no second decode). With a VAD wired into ``speech``, turns are clipped to its regions
+(``clip_to_speech``, default on). pyannote.audio 4 sends usage telemetry unless
 ``PYANNOTE_METRICS_ENABLED`` says otherwise: loading this stage sets it off, or on with ``telemetry: true``.
 """
 
@@ -30,6 +31,7 @@ class PyannoteDiarizationConfig(StageConfig):
     max_speakers: int | None = Field(None, ge=1)
     device: str = "cpu"
     telemetry: bool = False
+    clip_to_speech: bool = Field(True, description="Keep turns inside the wired speech regions.")
 
     @model_validator(mode="after")
     def _speaker_bounds(self) -> PyannoteDiarizationConfig:
@@ -75,7 +77,10 @@ class PyannoteDiarization(DiarizationStage):
             audio = item.audio
             output = self._pipeline(audio.to_pyannote(), **bounds)
             # pyannote times are relative to the waveform it was given: shift by the audio's offset once.
-            results.append(from_diarize_output(output, audio.uri).shifted(audio.offset))
+            diarization = from_diarize_output(output, audio.uri).shifted(audio.offset)
+            if item.speech is not None and cfg.clip_to_speech:
+                diarization = diarization.crop(item.speech)
+            results.append(diarization)
         return results
 
 

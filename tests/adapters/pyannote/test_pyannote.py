@@ -60,6 +60,22 @@ def test_local_pyannote_pipeline_as_a_stage(local_pyannote_checkpoint: Path) -> 
     assert result.exclusive.turns[-1].span.end == pytest.approx(107.0)
 
 
+def test_turns_are_clipped_to_the_wired_speech(local_pyannote_checkpoint: Path) -> None:
+    audio = Audio("u", np.zeros(16000 * 7, dtype=np.float32), offset=100.0)
+    speech = SpeechRegions("u", (Span(100.5, 101.0), Span(102.0, 103.0)))
+    clipped = PyannoteDiarization(checkpoint=str(local_pyannote_checkpoint), num_speakers=3)
+    kept = PyannoteDiarization(checkpoint=str(local_pyannote_checkpoint), num_speakers=3, clip_to_speech=False)
+    for stage in (clipped, kept):
+        stage.ensure_loaded()
+    (result,) = clipped.process([DiarizationInput(audio, speech)])
+    assert [(t.speaker, t.span) for t in result.turns] == [
+        ("SPEAKER_00", Span(100.5, 101.0)), ("SPEAKER_00", Span(102.0, 102.5)), ("SPEAKER_01", Span(102.0, 103.0))]
+    assert result.exclusive is not None and [(t.speaker, t.span) for t in result.exclusive] == [
+        ("SPEAKER_00", Span(100.5, 101.0)), ("SPEAKER_01", Span(102.0, 103.0))]
+    (whole,) = kept.process([DiarizationInput(audio, speech)])
+    assert whole.turns.turns[0].span == Span(100.0, 102.5) and whole.turns.turns[-1].span.end == pytest.approx(107.0)
+
+
 def test_bare_annotation_pipelines_are_accepted(local_pyannote_checkpoint: Path) -> None:
     (local_pyannote_checkpoint / "config.yaml").write_text(
         "pipeline:\n  name: qasr_test_good.pyannote_pipeline.AlternatingSpeakers\n  params: {bare: true}\n")
