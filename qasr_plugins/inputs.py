@@ -47,7 +47,7 @@ def _manifest(path: Path) -> list[InputItem]:
         duration = None if duration is None else float(duration)
         if offset < 0 or not math.isfinite(offset) or (duration is not None and not duration > 0):
             raise InputError("has a negative offset or a non-positive duration.", where=where, code="I305")
-        uri = audio.stem if not (offset or duration) else f"{audio.stem}-{round(offset * 1000):09d}"
+        uri = f"{audio.stem}-{round(offset * 1000):09d}" if offset else audio.stem  # a cut at 0 s keeps the stem
         items.append(InputItem(str(audio), uri, offset, duration))
     return items
 
@@ -63,7 +63,8 @@ def _is_manifest(path: Path) -> bool:
 def collect_inputs(arguments: list[str]) -> list[InputItem]:
     """Expand files, glob patterns, directories (recursively, audio/video suffixes) and manifests.
 
-    URIs are file stems; when two inputs share a stem, parent folder names are prepended until they differ.
+    URIs are file stems; a manifest line with a non-zero ``offset`` adds it in milliseconds (``talk-000010000``).
+    When two inputs share a URI, parent folder names are prepended until they differ.
 
     Raises:
         InputError: ``I304`` when an argument matches nothing, ``I305`` for a malformed manifest line.

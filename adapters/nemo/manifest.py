@@ -4,16 +4,28 @@ Each line has ``audio_filepath``, ``duration`` (and ``offset`` when the input wa
 known, ``lang`` (the transcript's single language). When the run also writes ``ctm``, each line names that file as
 ``word_level_ctm_filepath`` (as the NeMo Forced Aligner's output manifest does); ``ctm_dir`` points at CTM files
 written elsewhere instead.
+
+``audio_filepath`` is absolute (made so against the working directory of the run that read the audio). NeMo's
+datasets resolve a relative path against the manifest's directory (``get_full_path``), but its diarization
+readers (``audio_rttm_map``, the external VAD manifest) open the path as written, i.e. against whatever directory
+NeMo runs in; an absolute path is the one form every NeMo reader and ``qasr run`` resolve alike from any working
+directory, and wherever the manifest is moved.
 """
 
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Mapping
 from pathlib import Path
 
 from qasr_plugins.document import ResultDocument
 from qasr_plugins.stage import StageConfig, Writer
+
+
+def audio_filepath(document: ResultDocument) -> str:
+    """The document's audio as an absolute path (the uri when the document names no file)."""
+    return os.path.abspath(document.audio.path) if document.audio.path else document.uri
 
 
 class ManifestConfig(StageConfig):
@@ -41,7 +53,7 @@ class ManifestWriter(Writer):
     def render(self, document: ResultDocument) -> str:
         config = self.config
         transcript = document.transcript
-        entry: dict[str, object] = {"audio_filepath": document.audio.path or document.uri,
+        entry: dict[str, object] = {"audio_filepath": audio_filepath(document),
                                     "duration": round(document.audio.duration, 6)}
         if document.audio.offset:
             entry["offset"] = document.audio.offset
