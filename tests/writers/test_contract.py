@@ -8,6 +8,7 @@ from typing import Any, ClassVar
 from qasr_plugins import registry
 from qasr_plugins.adapters.nemo.ctm import CtmWriter
 from qasr_plugins.adapters.nemo.manifest import ManifestWriter
+from qasr_plugins.adapters.nemo.vad_manifest import VadManifestWriter
 from qasr_plugins.adapters.whisper.whisperx import WhisperxWriter
 from qasr_plugins.testing.contract import WriterContract
 from qasr_plugins.writers.json_writer import JsonWriter
@@ -47,6 +48,11 @@ class TestCtm(WriterContract):
     registered_name = "ctm"
 
 
+class TestCtmDiarizationLayout(WriterContract):
+    writer_class = CtmWriter
+    settings: ClassVar[Mapping[str, Any]] = {"layout": "diarization"}
+
+
 class TestTextGrid(WriterContract):
     writer_class = TextGridWriter
     registered_name = "textgrid"
@@ -65,6 +71,11 @@ class TestTsv(WriterContract):
 class TestManifest(WriterContract):
     writer_class = ManifestWriter
     registered_name = "manifest"
+
+
+class TestVadManifest(WriterContract):
+    writer_class = VadManifestWriter
+    registered_name = "vad_manifest"
 
 
 class TestWhisperx(WriterContract):

@@ -16,7 +16,7 @@ from qasr_plugins import registry
 from qasr_plugins.document import ResultDocument
 
 GOLDEN = Path(__file__).resolve().parents[1] / "data" / "golden" / "writers"
-FORMATS = ("srt", "vtt", "rttm", "ctm", "textgrid", "txt", "tsv", "manifest", "whisperx")
+FORMATS = ("srt", "vtt", "rttm", "ctm", "textgrid", "txt", "tsv", "manifest", "vad_manifest", "whisperx")
 
 #: Lines each format must hold for the document, worked out by hand: its turns (0.4–3.2 SPEAKER_00, 2.7–5.1
 #: "說話人 1", 6.0–8.0 SPEAKER_00), its words (Hello 0.5–0.9 … Yes 2.8–3.2, four Chinese characters 3.0–4.9) and
@@ -58,6 +58,11 @@ def test_json_goldens_hold_the_hand_checked_fields() -> None:
     manifest = json.loads((GOLDEN / "talk.manifest.jsonl").read_text(encoding="utf-8"))
     assert manifest == {"audio_filepath": "/data/talk.wav", "duration": 9.0,
                         "pred_text": "Hello, Bob & <Alice> --> fine? Yes. 你好，世界。 An untimed segment without words."}
+    lines = (GOLDEN / "talk.vad_manifest.jsonl").read_text(encoding="utf-8").splitlines()
+    regions = [json.loads(line) for line in lines]
+    assert regions == [  # the document has no speech regions: the union of its turns
+        {"audio_filepath": "/data/talk.wav", "offset": 0.4, "duration": 4.7, "label": "UNK", "uniq_id": "talk"},
+        {"audio_filepath": "/data/talk.wav", "offset": 6.0, "duration": 2.0, "label": "UNK", "uniq_id": "talk"}]
     whisperx = json.loads((GOLDEN / "talk.whisperx.json").read_text(encoding="utf-8"))
     first = whisperx["segments"][0]
     assert (first["start"], first["end"], first["speaker"]) == (0.5, 3.2, "SPEAKER_00")
