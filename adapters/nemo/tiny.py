@@ -1,5 +1,5 @@
 """Tiny random-weight NeMo models built offline in the real ``.nemo`` format (for tests and examples): a CTC ASR
-model, a frame VAD and a Sortformer diarizer."""
+model, a frame VAD, a Sortformer diarizer and a TitaNet-style speaker embedding model."""
 
 from __future__ import annotations
 
@@ -128,6 +128,35 @@ def build_tiny_sortformer(path: str | Path, *, seed: int = 0, calibrate_on: Any 
             layer.weight.mul_(scale[:, None])
             layer.bias.copy_((layer.bias - logits.median(0).values) * scale)
     return _save(model, path)
+
+
+def build_tiny_speaker_model(path: str | Path, *, seed: int = 0) -> Path:
+    """Save a TitaNet-style ``EncDecSpeakerLabelModel`` (80 mels, one 32-filter separable block, attentive
+    statistics pooling into 16-dimensional embeddings, four training speakers) to ``path``.
+
+    Deterministic for a given ``seed``; a few seconds once NeMo is imported.
+    """
+    import torch
+    from nemo.collections.asr.models import EncDecSpeakerLabelModel
+    from omegaconf import OmegaConf
+
+    config = OmegaConf.create({
+        "sample_rate": 16000,
+        "train_ds": {"sample_rate": 16000, "labels": None, "manifest_filepath": None, "defer_setup": True},
+        "preprocessor": {"_target_": "nemo.collections.asr.modules.AudioToMelSpectrogramPreprocessor",
+                         "normalize": "per_feature", "window_size": 0.025, "sample_rate": 16000,
+                         "window_stride": 0.01, "window": "hann", "features": 80, "n_fft": 512,
+                         "frame_splicing": 1, "dither": 0.0},
+        "encoder": {"_target_": "nemo.collections.asr.modules.ConvASREncoder", "feat_in": 80, "activation": "relu",
+                    "conv_mask": True,
+                    "jasper": [{"filters": 32, "repeat": 1, "kernel": [3], "stride": [1], "dilation": [1],
+                                "dropout": 0.0, "residual": False, "separable": True}]},
+        "decoder": {"_target_": "nemo.collections.asr.modules.SpeakerDecoder", "feat_in": 32, "num_classes": 4,
+                    "pool_mode": "attention", "emb_sizes": 16},
+        "loss": {"_target_": "nemo.collections.common.losses.CrossEntropyLoss"},
+    })
+    torch.manual_seed(seed)
+    return _save(EncDecSpeakerLabelModel(cfg=config), path)
 
 
 def _save(model: Any, path: str | Path) -> Path:

@@ -1,0 +1,89 @@
+"""``nemo.clustering``: a NeMo speaker embedding model (a tiny random-weight ``EncDecSpeakerLabelModel`` built
+offline) embedding windows for ``embedded.diarization``'s clustering; embeddings checked against NeMo's own
+``infer_segment`` and ``get_embedding``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytest.importorskip("nemo.collections.asr", reason="needs qasr-plugins[nemo]")
+
+from qasr_plugins.adapters.nemo.clustering import NemoClustering
+from qasr_plugins.adapters.nemo.tiny import build_tiny_speaker_model
+from qasr_plugins.audio import load_audio
+from qasr_plugins.errors import StageError
+from qasr_plugins.graph import load_pipeline
+from qasr_plugins.stage import DiarizationInput
+from qasr_plugins.testing.contract import StageContract
+from qasr_plugins.types import Audio, Span, SpeechRegions
+
+
+@pytest.fixture(scope="module")
+def tiny_speaker(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_tiny_speaker_model(tmp_path_factory.mktemp("speaker") / "speaker.nemo")
+
+
+@pytest.fixture(scope="module")
+def stage(tiny_speaker: Path) -> NemoClustering:
+    diarizer = NemoClustering(model=str(tiny_speaker), batch_size=3)
+    diarizer.ensure_loaded()
+    return diarizer
+
+
+@pytest.fixture(scope="module")
+def sample(sample_wav: Path) -> Audio:
+    return load_audio(sample_wav)
+
+
+def _unit(rows: np.ndarray) -> np.ndarray:
+    return rows / np.linalg.norm(rows, axis=1, keepdims=True)
+
+
+def test_embeddings_are_nemos_own(stage: NemoClustering, tiny_speaker: Path, sample: Audio, tmp_path: Path) -> None:
+    import soundfile as sf
+    from nemo.collections.asr.models import EncDecSpeakerLabelModel
+
+    later = Audio("later", sample.waveform[16000 * 5:16000 * 15], offset=5.0)  # a cut: absolute windows
+    windows = [Span(5.0, 6.5), Span(5.25, 6.75), Span(8.0, 9.5), Span(10.0, 11.0), Span(12.0, 15.0)]
+    ours = stage.embed(later, windows)
+    model = EncDecSpeakerLabelModel.restore_from(str(tiny_speaker), map_location="cpu")
+    pieces = [later.crop(w).waveform for w in windows]
+    theirs = np.concatenate([model.infer_segment(piece)[0].numpy() for piece in pieces])
+    np.testing.assert_allclose(ours, _unit(theirs), atol=1e-5)
+    assert ours.shape == (5, 16) and np.allclose(np.linalg.norm(ours, axis=1), 1.0)
+    path = tmp_path / "window.wav"
+    sf.write(path, pieces[2], 16000, subtype="FLOAT")  # lossless: the same samples through NeMo's file reader
+    np.testing.assert_allclose(ours[2], _unit(model.get_embedding(str(path)).numpy())[0], atol=1e-5)
+
+
+def test_diarizes_through_the_shared_clustering(stage: NemoClustering, sample: Audio) -> None:
+    speech = SpeechRegions(sample.uri, (Span(1.0, 9.0), Span(10.0, 20.0)))
+    diarization = stage.process([DiarizationInput(sample, speech)])[0]
+    assert diarization.turns and diarization.exclusive is not None
+    assert all(1.0 - 1e-6 <= t.span.start and t.span.end <= 20.0 + 1e-6 for t in diarization.turns)
+    assert diarization.exclusive.speech().support(collar=1e-6).regions == speech.regions  # every frame of speech
+    fixed = NemoClustering(model=stage.config.model, num_speakers=2)
+    fixed.ensure_loaded()
+    assert fixed.process([DiarizationInput(sample, speech)])[0].turns.speakers == ("SPEAKER_00", "SPEAKER_01")
+
+
+def test_preset_and_wrong_models(tiny_speaker: Path, tmp_path: Path) -> None:
+    from qasr_plugins.adapters.nemo.tiny import build_tiny_ctc_model
+
+    node = load_pipeline("offline", ["stages/diarization@stages.diar=nemo_titanet"]).node("diar")
+    assert node.stage_name == "nemo.clustering" and node.config.model == "nvidia/speakerverification_en_titanet_large"
+    with pytest.raises(StageError) as wrong:
+        NemoClustering(model=str(build_tiny_ctc_model(tmp_path / "ctc.nemo"))).ensure_loaded()
+    assert wrong.value.code == "S405" and "EncDecSpeakerLabelModel" in wrong.value.message
+
+
+class TestNemoClusteringContract(StageContract):
+    stage_class = NemoClustering
+    registered_name = "nemo.clustering"
+
+    @pytest.fixture(autouse=True)
+    def _model(self, tiny_speaker: Path) -> None:
+        type(self).settings = {"model": str(tiny_speaker)}
