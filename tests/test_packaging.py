@@ -31,6 +31,7 @@ def test_wheel_contains_packages_and_yaml(wheel: Path) -> None:
     names = set(zipfile.ZipFile(wheel).namelist())
     assert "qasr_plugins/pipelines/vad.yaml" in names
     assert "qasr_plugins/configs/stages/vad/silero.yaml" in names
+    assert "qasr_plugins/configs/pyannote/offline/config.yaml" in names  # for pyannote's from_pretrained
     assert "qasr_plugins/adapters/__init__.py" in names
     assert not any(n.startswith(("adapters/", "pipelines/", "configs/", "tests/")) for n in names)
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
