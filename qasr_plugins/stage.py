@@ -147,6 +147,8 @@ class Stage(ABC, Generic[In, Out]):
     config: StageConfig
     #: The input port whose capabilities this stage's output keeps (e.g. an aligner keeps its transcript's).
     passthrough: ClassVar[str | None] = None
+    #: Capabilities this stage's output offers whatever its settings (see :meth:`provides`).
+    offers: ClassVar[frozenset[str]] = frozenset()
 
     def __init__(self, config: StageConfig | None = None, **settings: Any) -> None:
         if config is not None and settings:
@@ -156,8 +158,9 @@ class Stage(ABC, Generic[In, Out]):
 
     @classmethod
     def provides(cls, config: StageConfig) -> frozenset[str]:
-        """Capabilities of this stage's output (beyond those kept from :attr:`passthrough`)."""
-        return frozenset()
+        """Capabilities of this stage's output (beyond those kept from :attr:`passthrough`). Default:
+        :attr:`offers`; override when they depend on the settings."""
+        return cls.offers
 
     @classmethod
     def requires(cls, config: StageConfig) -> Mapping[str, frozenset[str]]:
@@ -216,10 +219,7 @@ class AsrStage(Stage[AsrInput, Transcript]):
     kind = "asr"
     Input = AsrInput
     Output = Transcript
-
-    @classmethod
-    def provides(cls, config: StageConfig) -> frozenset[str]:
-        return frozenset({TEXT})
+    offers = frozenset({TEXT})
 
 
 class AlignStage(Stage[AlignInput, Transcript]):
@@ -229,10 +229,7 @@ class AlignStage(Stage[AlignInput, Transcript]):
     Input = AlignInput
     Output = Transcript
     passthrough = "transcript"
-
-    @classmethod
-    def provides(cls, config: StageConfig) -> frozenset[str]:
-        return frozenset({WORDS, WORD_TIMESTAMPS})
+    offers = frozenset({WORDS, WORD_TIMESTAMPS})
 
 
 class AttributionStage(Stage[AttributionInput, Transcript]):
@@ -242,10 +239,7 @@ class AttributionStage(Stage[AttributionInput, Transcript]):
     Input = AttributionInput
     Output = Transcript
     passthrough = "transcript"
-
-    @classmethod
-    def provides(cls, config: StageConfig) -> frozenset[str]:
-        return frozenset({SPEAKERS})
+    offers = frozenset({SPEAKERS})
 
 
 class Writer(ABC):

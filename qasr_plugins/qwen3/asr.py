@@ -28,6 +28,7 @@ from qasr_plugins.languages import language_name
 from qasr_plugins.qwen3.languages import ASR_LANGUAGES
 from qasr_plugins.qwen3.output import REPETITION, TRUNCATED, parse_output, trim_token_loop
 from qasr_plugins.stage import LANGUAGE, TEXT, AsrInput, AsrStage, StageConfig
+from qasr_plugins.trust import trust_field
 from qasr_plugins.types import SAMPLE_RATE, Audio, Transcript
 
 MAX_CALL_SECONDS = 1200.0
@@ -35,12 +36,14 @@ MIN_CALL_SECONDS = 0.5
 
 
 class Qwen3AsrConfig(StageConfig):
-    LOCAL: ClassVar[frozenset[str]] = frozenset({"model", "revision", "cache_dir", "dtype", "device", "threads"})
+    LOCAL: ClassVar[frozenset[str]] = frozenset({"model", "revision", "cache_dir", "dtype", "device", "threads",
+                                                 "trust_checkpoint"})
 
     model: str = Field("Qwen/Qwen3-ASR-0.6B-hf",
                        description="Hub id or local directory (native -hf or original qwen-asr layout).")
     revision: str | None = Field(None, description="Hub revision (branch, tag or commit).")
     cache_dir: str | None = Field(None, description="Hugging Face cache directory (default: HF_HOME's).")
+    trust_checkpoint: bool = trust_field()
     language: str | None = Field(None, description="Force a language (BCP-47 tag or Qwen name); null identifies it.")
     context: str = Field("", description="Context text for the system prompt (names, terms, topic).")
     batch_size: int = Field(8, ge=1, description="Pieces decoded together in one generate call.")
@@ -75,10 +78,7 @@ class Qwen3Asr(AsrStage):
     Config = Qwen3AsrConfig
 
     config: Qwen3AsrConfig
-
-    @classmethod
-    def provides(cls, config: StageConfig) -> frozenset[str]:
-        return frozenset({TEXT, LANGUAGE})
+    offers = frozenset({TEXT, LANGUAGE})
 
     def load(self) -> None:
         from qasr_plugins.qwen3.loading import load_model
@@ -89,7 +89,7 @@ class Qwen3Asr(AsrStage):
 
             torch.set_num_threads(cfg.threads)
         loaded = load_model(cfg.model, kind="asr", revision=cfg.revision, cache_dir=cfg.cache_dir, dtype=cfg.dtype,
-                            device=cfg.device)
+                            device=cfg.device, trust=cfg.trust_checkpoint)
         self.attach(loaded.model, loaded.processor)
 
     def attach(self, model: Any, processor: Any) -> None:
