@@ -132,28 +132,36 @@ In = TypeVar("In")
 Out = TypeVar("Out")
 
 
-class Stage(ABC, Generic[In, Out]):
-    """Base of all processing stages. Subclass one of the kind-specific bases below.
+class Configured:
+    """Something built from validated settings: a stage or a writer.
 
     Args:
         config: The validated settings; or pass settings as keyword arguments.
     """
 
-    kind: ClassVar[str]
-    Input: ClassVar[type]
-    Output: ClassVar[type]
     Config: ClassVar[type[StageConfig]] = StageConfig
     #: The validated settings; a subclass narrows it, e.g. ``config: MyConfig`` next to ``Config = MyConfig``.
     config: StageConfig
+
+    def __init__(self, config: StageConfig | None = None, **settings: Any) -> None:
+        if config is not None and settings:
+            raise TypeError("pass either a config object or keyword settings, not both")
+        self.config = config if config is not None else self.Config(**settings)
+
+
+class Stage(Configured, ABC, Generic[In, Out]):
+    """Base of all processing stages. Subclass one of the kind-specific bases below."""
+
+    kind: ClassVar[str]
+    Input: ClassVar[type]
+    Output: ClassVar[type]
     #: The input port whose capabilities this stage's output keeps (e.g. an aligner keeps its transcript's).
     passthrough: ClassVar[str | None] = None
     #: Capabilities this stage's output offers whatever its settings (see :meth:`provides`).
     offers: ClassVar[frozenset[str]] = frozenset()
 
     def __init__(self, config: StageConfig | None = None, **settings: Any) -> None:
-        if config is not None and settings:
-            raise TypeError("pass either a config object or keyword settings, not both")
-        self.config = config if config is not None else self.Config(**settings)
+        super().__init__(config, **settings)
         self._loaded = False
 
     @classmethod
@@ -242,7 +250,7 @@ class AttributionStage(Stage[AttributionInput, Transcript]):
     offers = frozenset({SPEAKERS})
 
 
-class Writer(ABC):
+class Writer(Configured, ABC):
     """Renders a :class:`ResultDocument` into one output format.
 
     The runner writes what :meth:`render` returns to ``DIR/<uri>.<suffix>`` atomically. A writer whose
@@ -251,18 +259,10 @@ class Writer(ABC):
     """
 
     kind: ClassVar[str] = "writer"
-    Config: ClassVar[type[StageConfig]] = StageConfig
-    #: The validated settings; a subclass narrows it, e.g. ``config: MyConfig`` next to ``Config = MyConfig``.
-    config: StageConfig
     suffix: ClassVar[str]
     collect_as: ClassVar[str | None] = None
     #: What this format needs whatever its settings (see :meth:`requires`).
     needs: ClassVar[frozenset[Requirement]] = frozenset()
-
-    def __init__(self, config: StageConfig | None = None, **settings: Any) -> None:
-        if config is not None and settings:
-            raise TypeError("pass either a config object or keyword settings, not both")
-        self.config = config if config is not None else self.Config(**settings)
 
     @classmethod
     def requires(cls, config: StageConfig) -> frozenset[Requirement]:
