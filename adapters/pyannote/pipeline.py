@@ -186,7 +186,7 @@ def _parameter(tunable: Tunable) -> Parameter:
     if tunable.distribution == "categorical":
         return Categorical(tunable.values)
     low, high = tunable.values
-    kinds: dict[str, type[Uniform] | type[LogUniform] | type[Integer]] = {
+    kinds: dict[str, type[Uniform | LogUniform | Integer]] = {
         "uniform": Uniform, "log_uniform": LogUniform, "integer": Integer}
     return kinds[tunable.distribution](low, high)
 
