@@ -5,6 +5,8 @@
 Audio is passed in memory (no second decode). With a VAD wired into ``speech``, turns are clipped to its regions
 (``clip_to_speech``, default on). pyannote.audio 4 sends usage telemetry unless
 ``PYANNOTE_METRICS_ENABLED`` says otherwise: loading this stage sets it off, or on with ``telemetry: true``.
+Its ``config.yaml`` may name only pyannote.audio's classes and its checkpoints must load weights-only, unless
+``trust_checkpoint: true`` (:mod:`.trust`).
 """
 
 from __future__ import annotations
@@ -15,8 +17,9 @@ from typing import Any
 
 from pydantic import Field, model_validator
 
-from qasr_plugins.errors import StageError
+from qasr_plugins.errors import QasrError, StageError
 from qasr_plugins.stage import DiarizationInput, DiarizationStage, StageConfig
+from qasr_plugins.trust import is_refusal, refusal_reason, untrusted
 from qasr_plugins.types import Diarization
 
 
@@ -32,6 +35,8 @@ class PyannoteDiarizationConfig(StageConfig):
     device: str = "cpu"
     telemetry: bool = False
     clip_to_speech: bool = Field(True, description="Keep turns inside the wired speech regions.")
+    trust_checkpoint: bool = Field(False, description="Let config.yaml name classes outside pyannote.audio and "
+                                   "load checkpoints torch's weights-only loader refuses (they can run code).")
 
     @model_validator(mode="after")
     def _speaker_bounds(self) -> PyannoteDiarizationConfig:
@@ -57,10 +62,22 @@ class PyannoteDiarization(DiarizationStage):
         import torch
         from pyannote.audio import Pipeline
 
+        from qasr_plugins.adapters.pyannote import trust
+
+        token = os.environ.get(cfg.token_env) or None
         try:
-            pipeline = Pipeline.from_pretrained(cfg.checkpoint, revision=cfg.revision, cache_dir=cfg.cache_dir,
-                                                token=os.environ.get(cfg.token_env) or None)
+            if not cfg.trust_checkpoint:
+                trust.checked_config(*trust.config_file(cfg.checkpoint, revision=cfg.revision,
+                                                        cache_dir=cfg.cache_dir, token=token))
+            with trust.loading(trusted=cfg.trust_checkpoint):
+                pipeline = Pipeline.from_pretrained(cfg.checkpoint, revision=cfg.revision, cache_dir=cfg.cache_dir,
+                                                    token=token)
+        except QasrError:
+            raise
         except Exception as exc:
+            if is_refusal(exc):
+                raise untrusted(f"a checkpoint of the pyannote pipeline {cfg.checkpoint!r}", refusal_reason(exc),
+                                where="checkpoint") from exc
             raise _not_found(cfg.checkpoint, f"{type(exc).__name__}: {exc}") from exc
         if pipeline is None:
             raise _not_found(cfg.checkpoint, "pyannote returned no pipeline")

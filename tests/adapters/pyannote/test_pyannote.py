@@ -44,13 +44,14 @@ def test_diarize_output_round_trip() -> None:
 
 @pytest.fixture()
 def local_pyannote_checkpoint(fake_plugins, tmp_path: Path) -> Path:
+    """A config.yaml naming a test plugin's pipeline class: not pyannote.audio's, so stages opt in to load it."""
     (tmp_path / "config.yaml").write_text(
         "pipeline:\n  name: qasr_test_good.pyannote_pipeline.AlternatingSpeakers\n  params: {}\n")
     return tmp_path
 
 
 def test_local_pyannote_pipeline_as_a_stage(local_pyannote_checkpoint: Path) -> None:
-    stage = PyannoteDiarization(checkpoint=str(local_pyannote_checkpoint), num_speakers=3)
+    stage = PyannoteDiarization(checkpoint=str(local_pyannote_checkpoint), num_speakers=3, trust_checkpoint=True)
     stage.ensure_loaded()
     audio = Audio("u", np.zeros(16000 * 7, dtype=np.float32), offset=100.0)
     (result,) = stage.process([DiarizationInput(audio)])
@@ -63,8 +64,9 @@ def test_local_pyannote_pipeline_as_a_stage(local_pyannote_checkpoint: Path) -> 
 def test_turns_are_clipped_to_the_wired_speech(local_pyannote_checkpoint: Path) -> None:
     audio = Audio("u", np.zeros(16000 * 7, dtype=np.float32), offset=100.0)
     speech = SpeechRegions("u", (Span(100.5, 101.0), Span(102.0, 103.0)))
-    clipped = PyannoteDiarization(checkpoint=str(local_pyannote_checkpoint), num_speakers=3)
-    kept = PyannoteDiarization(checkpoint=str(local_pyannote_checkpoint), num_speakers=3, clip_to_speech=False)
+    clipped = PyannoteDiarization(checkpoint=str(local_pyannote_checkpoint), num_speakers=3, trust_checkpoint=True)
+    kept = PyannoteDiarization(checkpoint=str(local_pyannote_checkpoint), num_speakers=3, clip_to_speech=False,
+                               trust_checkpoint=True)
     for stage in (clipped, kept):
         stage.ensure_loaded()
     (result,) = clipped.process([DiarizationInput(audio, speech)])
@@ -79,7 +81,7 @@ def test_turns_are_clipped_to_the_wired_speech(local_pyannote_checkpoint: Path) 
 def test_bare_annotation_pipelines_are_accepted(local_pyannote_checkpoint: Path) -> None:
     (local_pyannote_checkpoint / "config.yaml").write_text(
         "pipeline:\n  name: qasr_test_good.pyannote_pipeline.AlternatingSpeakers\n  params: {bare: true}\n")
-    stage = PyannoteDiarization(checkpoint=str(local_pyannote_checkpoint))
+    stage = PyannoteDiarization(checkpoint=str(local_pyannote_checkpoint), trust_checkpoint=True)
     stage.ensure_loaded()
     (result,) = stage.process([DiarizationInput(Audio("u", np.zeros(16000 * 3, dtype=np.float32)))])
     assert result.exclusive is None and len(result.turns.turns) == 2
@@ -105,7 +107,8 @@ def test_pyannote_stage_in_a_pipeline(local_pyannote_checkpoint: Path, monkeypat
     monkeypatch.setenv("PYANNOTE_METRICS_ENABLED", "0")
     pipeline = Pipeline.from_config(Path(__file__).parents[2] / "configs" / "fake_full.yaml",
                                     ["stages/diarization=pyannote_community1",
-                                     f"stages.diarization.checkpoint={local_pyannote_checkpoint}"])
+                                     f"stages.diarization.checkpoint={local_pyannote_checkpoint}",
+                                     "stages.diarization.trust_checkpoint=true"])
     document = pipeline(sample_wav)
     assert document.diarization.turns.speakers == ("SPEAKER_00", "SPEAKER_01")
     assert document.diarization.exclusive is not None
@@ -118,7 +121,7 @@ class TestPyannoteContract(StageContract):
     def make_stage(self):
         import qasr_test_good  # noqa: F401 - provided by the fake_plugins fixture
 
-        return PyannoteDiarization(checkpoint=str(self.checkpoint))
+        return PyannoteDiarization(checkpoint=str(self.checkpoint), trust_checkpoint=True)
 
     @pytest.fixture(autouse=True)
     def _checkpoint(self, local_pyannote_checkpoint: Path) -> None:
