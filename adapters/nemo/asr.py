@@ -16,6 +16,7 @@ from qasr_plugins.asr.backend import AsrLimits, Heard, Language, Piece, PieceRes
 from qasr_plugins.asr.chunks import ChunkLimits
 from qasr_plugins.asr.flow import transcribe_inputs
 from qasr_plugins.stage import LANGUAGE, TEXT, WORD_TIMESTAMPS, WORDS, AsrInput, AsrStage, StageConfig
+from qasr_plugins.trust import trust_field
 from qasr_plugins.types import Span, Transcript, Word
 
 
@@ -26,6 +27,7 @@ class NemoAsrConfig(StageConfig):
     language: str | None = Field(None, description="BCP-47 tag to put on segments (NeMo models do no LID).")
     device: str = "cpu"
     min_piece: float = Field(0.1, ge=0, description="Skip regions shorter than this (s).")
+    trust_checkpoint: bool = trust_field()
 
 
 class NemoAsr(AsrStage):
@@ -46,7 +48,8 @@ class NemoAsr(AsrStage):
         from qasr_plugins.adapters.nemo.loading import load_nemo_model
 
         cfg = self.config
-        self._model: Any = load_nemo_model(cfg.model, device=cfg.device, stage="nemo.asr", expected=ASRModel)
+        self._model: Any = load_nemo_model(cfg.model, device=cfg.device, stage="nemo.asr", expected=ASRModel,
+                                           trust=cfg.trust_checkpoint)
 
     def process(self, batch: Sequence[AsrInput]) -> list[Transcript]:
         return transcribe_inputs(self, batch)

@@ -21,6 +21,7 @@ from pydantic import Field
 from qasr_plugins.errors import InputError
 from qasr_plugins.stage import DiarizationInput, DiarizationStage
 from qasr_plugins.adapters.nemo.frames import frame_rules_with_defaults, frame_spans
+from qasr_plugins.trust import trust_field
 from qasr_plugins.types import Audio, Diarization, Span, SpeakerTurns, SpeechRegions, Turn
 
 DEFAULT_MODEL = "nvidia/diar_sortformer_4spk-v1"
@@ -35,6 +36,7 @@ _DiarizeRules = frame_rules_with_defaults("DiarizeRules", onset=0.5, offset=0.5,
 class NemoDiarizationConfig(_DiarizeRules):  # type: ignore[misc,valid-type]
     model: str = Field(DEFAULT_MODEL, description="A .nemo file or a pretrained Sortformer name.")
     device: str = Field("cpu", description="torch device.")
+    trust_checkpoint: bool = trust_field()
     streaming: bool | None = Field(None, description="Chunked streaming inference (v2 models); null: the model's "
                                                      "own setting.")
     clip_to_speech: bool = Field(True, description="Keep turns inside the wired speech regions.")
@@ -54,7 +56,7 @@ class NemoDiarization(DiarizationStage):
 
         cfg = self.config
         model = load_nemo_model(cfg.model, device=cfg.device, stage="nemo.diarization",
-                                expected=SortformerEncLabelModel)
+                                expected=SortformerEncLabelModel, trust=cfg.trust_checkpoint)
         if cfg.streaming is not None:
             model.streaming_mode = cfg.streaming
         self._model: Any = model

@@ -19,6 +19,7 @@ from pydantic import Field
 from qasr_plugins.errors import InputError
 from qasr_plugins.stage import VadInput, VadStage
 from qasr_plugins.adapters.nemo.frames import FrameRulesConfig, frame_spans
+from qasr_plugins.trust import trust_field
 from qasr_plugins.types import SpeechRegions
 
 DEFAULT_MODEL = "nvidia/frame_vad_multilingual_marblenet_v2.0"
@@ -27,6 +28,7 @@ DEFAULT_MODEL = "nvidia/frame_vad_multilingual_marblenet_v2.0"
 class NemoVadConfig(FrameRulesConfig):
     model: str = Field(DEFAULT_MODEL, description="A .nemo file or a pretrained frame-VAD model name.")
     device: str = Field("cpu", description="torch device.")
+    trust_checkpoint: bool = trust_field()
     batch_size: int = Field(8, ge=1, description="Pieces run together.")
     chunk: float = Field(600.0, ge=10, description="Longest piece per forward pass (s); longer audio is cut.")
 
@@ -45,7 +47,7 @@ class NemoVad(VadStage):
 
         cfg = self.config
         self._model: Any = load_nemo_model(cfg.model, device=cfg.device, stage="nemo.vad",
-                                           expected=EncDecFrameClassificationModel)
+                                           expected=EncDecFrameClassificationModel, trust=cfg.trust_checkpoint)
         self._rate = int(self._model.preprocessor._sample_rate)
         self._frame_samples = (int(self._model.preprocessor.featurizer.hop_length)
                                * int(self._model.encoder.subsampling_factor))

@@ -4,11 +4,13 @@ Models: a Hugging Face wav2vec2-style CTC model (hub id or local directory with 
 model (a ``.nemo`` file: character vocabulary or subword tokenizer). Text is matched to the model's vocabulary
 (case-folded when the vocabulary has a single case); characters it lacks are skipped, and units left with no
 token are repaired by interpolation (flagged ``repaired``). It serves languages the Qwen3 aligner does not.
+Pickle-based weights load only when torch's weights-only loader accepts them, unless ``trust_checkpoint: true``.
 """
 
 from __future__ import annotations
 
 import itertools
+import pickle
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -20,6 +22,14 @@ from qasr_plugins.alignment.engine import AlignRequest, align_transcript
 from qasr_plugins.alignment.text import Unit, split_units
 from qasr_plugins.errors import StageError
 from qasr_plugins.stage import TEXT, AlignInput, AlignStage, StageConfig
+from qasr_plugins.trust import (
+    check_pickled_weights,
+    is_refusal,
+    pretrained,
+    refusal_reason,
+    trust_field,
+    untrusted,
+)
 from qasr_plugins.types import Span, Transcript
 
 
@@ -28,6 +38,7 @@ class CtcAlignerConfig(AlignerConfig):
                               description="Hugging Face CTC model (hub id or directory) or a NeMo CTC .nemo file.")
     word_delimiter: str | None = Field(None, description="Vocabulary token between words (default: '|', else "
                                                          "' ', when the vocabulary has it; none otherwise).")
+    trust_checkpoint: bool = trust_field()
 
 
     @field_validator("model")
@@ -56,7 +67,8 @@ class CtcAligner(AlignStage):
 
         if cfg.threads:
             torch.set_num_threads(cfg.threads)
-        self.backend = CtcBackend(load_ctc_model(str(cfg.model), cfg.device), cfg.word_delimiter)
+        self.backend = CtcBackend(load_ctc_model(str(cfg.model), cfg.device, trust=cfg.trust_checkpoint),
+                                  cfg.word_delimiter)
         self.fallback = load_fallback(cfg.fallback, cfg.fallback_settings, "ctc.aligner")
 
     def process(self, batch: Sequence[AlignInput]) -> list[Transcript]:
@@ -88,11 +100,13 @@ class CtcModel:
 
 
 class HfCtcModel(CtcModel):
-    def __init__(self, name: str, device: str) -> None:
+    def __init__(self, name: str, device: str, trust: bool) -> None:
         from transformers import AutoFeatureExtractor, AutoModelForCTC, AutoTokenizer
 
+        if Path(name).is_dir():
+            check_pickled_weights(Path(name), trusted=trust)
         self.extractor = AutoFeatureExtractor.from_pretrained(name)
-        self.model = AutoModelForCTC.from_pretrained(name).to(device).eval()
+        self.model = pretrained(AutoModelForCTC, name, trusted=trust).to(device).eval()
         tokenizer = AutoTokenizer.from_pretrained(name)
         self.vocabulary = dict(tokenizer.get_vocab())
         self.blank = int(tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0)
@@ -108,10 +122,10 @@ class HfCtcModel(CtcModel):
 
 
 class NemoCtcModel(CtcModel):
-    def __init__(self, path: str, device: str) -> None:
-        from nemo.collections.asr.models import ASRModel
+    def __init__(self, path: str, device: str, trust: bool) -> None:
+        from qasr_plugins.adapters.nemo.loading import restore_nemo_file
 
-        self.model = ASRModel.restore_from(restore_path=path, map_location=device).eval()
+        self.model = restore_nemo_file(path, device=device, trust=trust).eval()
         decoder = getattr(self.model, "decoder", None)
         vocabulary = list(getattr(decoder, "vocabulary", []) or [])
         self.tokenizer = getattr(self.model, "tokenizer", None)
@@ -136,17 +150,21 @@ class NemoCtcModel(CtcModel):
         return log_probs[0, : int(encoded_len[0])].float().cpu()
 
 
-def load_ctc_model(name: str, device: str) -> CtcModel:
+def load_ctc_model(name: str, device: str, *, trust: bool = False) -> CtcModel:
     """A NeMo model for ``*.nemo`` files, else a Hugging Face CTC model.
 
+    Pickle-based weights load only when torch's weights-only loader accepts them, unless ``trust``.
+
     Raises:
-        StageError: ``S411`` when the model cannot be loaded.
+        StageError: ``S411`` when the model cannot be loaded, ``S407`` when its weights could run code.
     """
     try:
         if name.endswith(".nemo"):
-            return NemoCtcModel(name, device)
-        return HfCtcModel(name, device)
-    except (OSError, ValueError, KeyError, ImportError) as exc:
+            return NemoCtcModel(name, device, trust)
+        return HfCtcModel(name, device, trust)
+    except (OSError, ValueError, KeyError, ImportError, pickle.UnpicklingError) as exc:
+        if is_refusal(exc):
+            raise untrusted(f"the CTC model {name!r}", refusal_reason(exc)) from exc
         local = Path(name).exists()
         raise StageError(f"cannot load the CTC model {name!r} ({type(exc).__name__}: {exc})", where="model",
                          code="S411",
