@@ -24,6 +24,7 @@ from qasr_plugins.alignment.qc import fix_monotonic
 from qasr_plugins.alignment.text import Unit, split_units
 from qasr_plugins.qwen3.languages import ALIGNER_TAGS, aligner_supports
 from qasr_plugins.stage import LANGUAGE, TEXT, AlignInput, AlignStage, StageConfig
+from qasr_plugins.trust import trust_field
 from qasr_plugins.types import Span, Transcript
 
 DEFAULT_MODEL = "Qwen/Qwen3-ForcedAligner-0.6B-hf"
@@ -35,11 +36,12 @@ MIN_AUDIO = 0.1
 
 class Qwen3AlignerConfig(AlignerConfig):
     LOCAL: ClassVar[frozenset[str]] = AlignerConfig.LOCAL | {"model", "revision", "cache_dir", "dtype",
-                                                             "korean_dictionary"}
+                                                             "korean_dictionary", "trust_checkpoint"}
 
     model: str = Field(DEFAULT_MODEL, description="Hub id or local directory (native -hf or original layout).")
     revision: str | None = Field(None, description="Hub revision.")
     cache_dir: str | None = Field(None, description="Hugging Face cache directory.")
+    trust_checkpoint: bool = trust_field()
     dtype: Literal["float32", "bfloat16"] = Field("float32", description="Weights and compute dtype.")
     korean_dictionary: str | None = Field(None, description="Word list splitting Korean words into stem and "
                                                             "ending, as the official aligner does.")
@@ -84,7 +86,7 @@ class Qwen3ForcedAligner(AlignStage):
         if cfg.threads:
             torch.set_num_threads(cfg.threads)
         loaded = load_model(cfg.model, kind="forced_aligner", revision=cfg.revision, cache_dir=cfg.cache_dir,
-                            dtype=cfg.dtype, device=cfg.device)
+                            dtype=cfg.dtype, device=cfg.device, trust=cfg.trust_checkpoint)
         self.attach(loaded.model, loaded.processor)
 
     def attach(self, model: Any, processor: Any) -> None:

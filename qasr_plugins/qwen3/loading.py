@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import hashlib
 import os
+import pickle
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from qasr_plugins.errors import ConfigError, QasrError, StageError
 from qasr_plugins.qwen3.layout import CheckpointInfo, Kind, inspect_checkpoint
+from qasr_plugins.trust import check_pickled_weights, is_refusal, pretrained, refusal_reason, untrusted
 
 _KIND_NAMES = {"asr": "Qwen3-ASR", "forced_aligner": "Qwen3-ForcedAligner"}
 _DTYPES = ("float32", "bfloat16", "float16")
@@ -123,12 +125,17 @@ def _at_model(error: QasrError) -> QasrError:
 
 
 def load_model(model: str, *, kind: Kind, revision: str | None = None, cache_dir: str | None = None,
-               dtype: str = "float32", device: str = "cpu", attn_implementation: str | None = "sdpa") -> LoadedModel:
+               dtype: str = "float32", device: str = "cpu", attn_implementation: str | None = "sdpa",
+               trust: bool = False) -> LoadedModel:
     """Load ``model`` (hub id or directory, either layout) for ``kind`` inference.
+
+    Weights in ``*.safetensors`` always load; pickle-based ``pytorch_model*.bin`` ones only when torch's
+    weights-only loader accepts them, unless ``trust`` (the stage's ``trust_checkpoint``).
 
     Raises:
         StageError: ``S404`` not found, ``S405`` the checkpoint is the other kind of model, ``S406`` unreadable,
-            ``S421`` conversion failed; each located at ``model`` (a file it names is in the message).
+            ``S407`` pickled weights that could run code, ``S421`` conversion failed; each located at ``model``
+            (a file it names is in the message).
         ConfigError: ``C141`` unknown dtype.
     """
     import torch
@@ -150,12 +157,15 @@ def load_model(model: str, *, kind: Kind, revision: str | None = None, cache_dir
         checkpoint = native_checkpoint(source)
     except QasrError as exc:
         raise _at_model(exc) from exc
+    check_pickled_weights(checkpoint, trusted=trust)
     model_class = Qwen3ASRForConditionalGeneration if kind == "asr" else Qwen3ASRForTokenClassification
     try:
-        network = model_class.from_pretrained(str(checkpoint), dtype=getattr(torch, dtype),
-                                              attn_implementation=attn_implementation)
+        network = pretrained(model_class, str(checkpoint), trusted=trust, dtype=getattr(torch, dtype),
+                             attn_implementation=attn_implementation)
         processor = AutoProcessor.from_pretrained(str(checkpoint))
-    except (OSError, ValueError, KeyError) as exc:
+    except (OSError, ValueError, KeyError, pickle.UnpicklingError) as exc:
+        if is_refusal(exc):
+            raise untrusted(f"the weights of {str(checkpoint)!r}", refusal_reason(exc)) from exc
         raise StageError(f"cannot load the checkpoint {str(checkpoint)!r}: {exc}".splitlines()[0], where="model",
                          code="S406",
                          hint="Re-download or re-convert the checkpoint.") from exc
