@@ -121,6 +121,10 @@ def run(
                                                    "cores-per-worker).")] = None,
     cpus_per_worker: Annotated[float, typer.Option("--cpus-per-worker", min=0.0)] = 1.0,
     gpus_per_worker: Annotated[float, typer.Option("--gpus-per-worker", min=0.0)] = 0.0,
+    trust_checkpoints: Annotated[bool, typer.Option(
+        "--trust-checkpoints", help="Set trust_checkpoint on every stage that has it: load pickle-based "
+                                    "checkpoints (and pyannote config classes) that can run code. Only for "
+                                    "trusted files.")] = False,
 ) -> None:
     """Run a pipeline over inputs, writing DIR/<uri>.<ext> per format. Exit 1 if any input failed."""
     from qasr_plugins.api import Pipeline
@@ -132,6 +136,10 @@ def run(
         raise InputError("no inputs given.", code="I304", hint="Name audio files, directories, globs or a "
                          "JSONL manifest after the pipeline.")
     pipe = Pipeline.from_config(pipeline, overrides, _formats(format))
+    if trust_checkpoints:
+        from qasr_plugins.trust import trust_overrides
+
+        pipe = Pipeline.from_config(pipeline, [*overrides, *trust_overrides(pipe.spec)], _formats(format))
     items = collect_inputs(inputs)
     if use_ray:
         from qasr_plugins.distributed import run_on_ray
