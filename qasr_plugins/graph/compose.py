@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from qasr_plugins.errors import ConfigError, did_you_mean
+from qasr_plugins.graph.overrides import delete_keys, plan_overrides
 
 USER_CONFIG_PATH_ENV = "QASR_CONFIG_PATH"
 #: The name an in-code pipeline is composed under (Hydra's config store needs one).
@@ -86,7 +87,8 @@ def compose(pipeline: str | os.PathLike[str] | Mapping[str, Any], overrides: Seq
 
     where, name, directory = _source(pipeline)
     searchpath = ",".join(f"file://{d}" for d in search_dirs())
-    overrides = [_upsert(o) for o in overrides]
+    plan = plan_overrides(overrides, where)
+    overrides = [*plan.swap_overrides(), *(_upsert(o) for o in plan.hydra)]
     GlobalHydra.instance().clear()
     try:
         with _hydra_context(directory):
@@ -103,6 +105,7 @@ def compose(pipeline: str | os.PathLike[str] | Mapping[str, Any], overrides: Seq
                           hint="Fix the YAML or the override named above.") from exc
     finally:
         GlobalHydra.instance().clear()
+    delete_keys(cfg, plan.deletions, where)
     try:
         data = OmegaConf.to_container(cfg, resolve=True)
     except OmegaConfBaseException as exc:

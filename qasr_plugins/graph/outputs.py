@@ -35,16 +35,19 @@ def pick_transcript_node(nodes: Mapping[str, NodeSpec], chosen: Any, errors: lis
 def resolve_writers(outputs: Mapping[str, Any], doc_caps: frozenset[str],
                     errors: list[ConfigError]) -> list[WriterSpec]:
     """A writer for each of ``outputs.formats`` (default ``json``), its settings validated and its requirements
-    met by the document's parts and capabilities ``doc_caps``."""
+    met by the document's parts and capabilities ``doc_caps``. Settings under ``outputs.writers`` of a registered
+    format not written this time are validated too."""
     formats = outputs.get("formats", ["json"])
     if isinstance(formats, str):
         formats = [f.strip() for f in formats.split(",") if f.strip()]
     settings_by_format = as_mapping(outputs.get("writers"), "outputs.writers", errors)
     registered = {e.name for e in registry.entries("writer")}
-    for fmt in settings_by_format:  # settings of registered formats not written this time are kept for later
+    for fmt in settings_by_format:  # settings of formats not written this time are validated all the same
         if fmt not in registered:
             errors.append(ConfigError(f"no writer is registered as {fmt!r}.", where=f"outputs.writers.{fmt}",
                                       code="C111", hint=did_you_mean(str(fmt), registered)))
+        elif fmt not in formats:
+            _check_unwritten(str(fmt), settings_by_format[fmt], errors)
     specs: list[WriterSpec] = []
     for fmt in formats:
         where = f"outputs.formats.{fmt}"
@@ -71,3 +74,15 @@ def resolve_writers(outputs: Mapping[str, Any], doc_caps: frozenset[str],
             continue
         specs.append(WriterSpec(fmt, entry, cls, cfg))
     return specs
+
+
+def _check_unwritten(fmt: str, settings: Any, errors: list[ConfigError]) -> None:
+    """Validate the settings of a registered writer this run does not write, so that a typo in them is reported
+    (with its path) now rather than when the format is first written."""
+    path = f"outputs.writers.{fmt}"
+    try:
+        build_config(registry.load("writer", fmt), as_mapping(settings, path, errors), path, f"writer {fmt!r}")
+    except PluginError as exc:
+        errors.append(exc.located(path))
+    except ConfigErrors as exc:
+        errors.extend(exc.errors)
