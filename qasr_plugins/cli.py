@@ -45,13 +45,16 @@ def _formats(values: list[str] | None) -> list[str] | None:
 @handle_errors
 def plugins(
     kind: Annotated[str | None, typer.Argument(help="Only this kind: vad, diarization, asr, align, "
-                                                        "attribution, writer.")] = None,
+                                                        "attribution, writer, configs.")] = None,
     check: Annotated[bool, typer.Option("--check", help="Import each plugin and report failures.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ) -> None:
-    """List registered stages (from package metadata; nothing is imported unless --check)."""
-    found = registry.entries(kind)
-    clashes = registry.conflicts(kind)
+    """List registered stages (from package metadata; nothing is imported unless --check), and the presets and
+    pipelines distributions ship through ``qasr.configs`` (locating those imports their packages)."""
+    from qasr_plugins.commands.configs import config_rows
+
+    found = [] if kind == "configs" else registry.entries(kind)
+    clashes = {} if kind == "configs" else registry.conflicts(kind)
     rows = []
     for entry in found:
         state = "conflict" if (entry.kind, entry.name) in clashes else "registered"
@@ -59,32 +62,39 @@ def plugins(
             state = registry.status(entry)
         rows.append({"kind": entry.kind, "name": entry.name, "distribution": entry.distribution,
                      "version": entry.version, "target": entry.target, "status": state})
+    extra_rows, config_clashes = config_rows() if kind in (None, "configs") else ([], [])
+    rows += extra_rows
     if as_json:
         typer.echo(json.dumps(rows, indent=2))
     else:
         widths = [max([len(h)] + [len(str(r[h] or "")) for r in rows]) for h in ("kind", "name", "distribution")]
         for row in rows:
             typer.echo(f"{row['kind']:<{widths[0]}}  {row['name']:<{widths[1]}}  "
-                       f"{(row['distribution'] or '?'):<{widths[2]}}  {row['version'] or '?':<10}  {row['status']}")
+                       f"{(row['distribution'] or '?'):<{widths[2]}}  {row['version'] or '?':<10}  {row['status']}"
+                       + (f"  ships {', '.join(row['ships'])}" if row.get("ships") else ""))
     for (clash_kind, name), group in clashes.items():
         report(PluginError(f"{clash_kind} stage name {name!r} is claimed by " + " and ".join(e.origin for e in group)
                            + ".", code="P202", hint="Uninstall one of these distributions."))
+    for error in config_clashes:
+        report(error)
     failed = check and any(r["status"].startswith("error") for r in rows)
-    if clashes or failed:
+    if clashes or config_clashes or failed:
         raise typer.Exit(EXIT_ERROR)
 
 
 @app.command()
 @handle_errors
 def pipelines() -> None:
-    """List the pipelines that ship with qasr (address them by name)."""
-    from qasr_plugins.graph import available_pipelines, packaged_pipelines_dir
+    """List the pipelines of QASR_CONFIG_PATH, of plugins and of qasr (address them by name)."""
+    from qasr_plugins.commands.configs import pipeline_lines
 
-    for name in available_pipelines():
-        text = (packaged_pipelines_dir() / f"{name}.yaml").read_text(encoding="utf-8")
-        description = next((line.split(":", 1)[1].strip() for line in text.splitlines()
-                            if line.startswith("description:")), "")
-        typer.echo(f"{name:<24} {description}")
+    lines, errors = pipeline_lines()
+    for line in lines:
+        typer.echo(line)
+    for error in errors:
+        report(error)
+    if errors:
+        raise typer.Exit(EXIT_ERROR)
 
 
 @app.command()

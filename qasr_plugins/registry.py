@@ -3,6 +3,9 @@
 Listing reads metadata only (nothing is imported); a stage class is imported when it is first asked for.
 First-party stages are registered in qasr's own ``pyproject.toml`` exactly like a third party's.
 
+A distribution may also ship stage presets and pipelines: an entry point of the :data:`CONFIGS_GROUP` group names
+a package directory holding ``stages/<kind>/*.yaml`` and/or ``pipelines/*.yaml`` (:func:`config_entries`).
+
 Tests and notebooks may also :func:`register` a class under a name for the running process only (see
 ``qasr_plugins.testing.register_stage``); it is listed with the distribution :data:`IN_PROCESS`. Configs still name
 stages, never import paths.
@@ -14,7 +17,9 @@ import importlib
 import inspect
 from dataclasses import dataclass
 from functools import cache, lru_cache
+from importlib import resources
 from importlib.metadata import EntryPoint, entry_points
+from pathlib import Path
 from typing import Any
 
 from qasr_plugins.errors import PluginError, did_you_mean
@@ -24,11 +29,14 @@ from qasr_plugins.stage import KINDS
 KIND_NAMES: tuple[str, ...] = tuple(KINDS)
 #: The distribution shown for stages registered in-process with :func:`register`.
 IN_PROCESS = "<in-process>"
+#: The entry-point group through which a distribution ships presets and pipelines (entries have kind ``configs``).
+CONFIGS_GROUP = "qasr.configs"
 
 
 @dataclass(frozen=True)
 class PluginEntry:
-    """One registered stage, as the metadata describes it."""
+    """One registered stage (or, with kind ``configs``, one package of presets and pipelines), as the metadata
+    describes it."""
 
     kind: str
     name: str
@@ -70,6 +78,38 @@ def refresh() -> None:
     """Forget cached metadata and loaded classes (after installing or removing a plugin in-process)."""
     _scan.cache_clear()
     _load_installed.cache_clear()
+    config_entries.cache_clear()
+
+
+@lru_cache(maxsize=1)
+def config_entries() -> tuple[PluginEntry, ...]:
+    """The :data:`CONFIGS_GROUP` entry points, by distribution then name, from metadata alone."""
+    found: dict[tuple[str, str, str | None], PluginEntry] = {}
+    for ep in entry_points(group=CONFIGS_GROUP):
+        entry = _entry("configs", ep)
+        found.setdefault((entry.name, entry.target, entry.distribution), entry)
+    return tuple(sorted(found.values(), key=lambda e: (e.distribution or "", e.name)))
+
+
+def config_dir(entry: PluginEntry) -> Path:
+    """The directory of the package a :data:`CONFIGS_GROUP` entry names (the package is imported to find it).
+
+    Raises:
+        PluginError: ``P201`` if the package fails to import, ``P207`` if the entry names no package directory.
+    """
+    directory = None
+    if ":" not in entry.target:
+        try:
+            directory = Path(str(resources.files(entry.target.strip())))
+        except Exception as exc:
+            raise PluginError(f"configs {entry.name!r} from {entry.origin} failed to import: {type(exc).__name__}: "
+                              f"{exc}", code="P201", hint=f"Reinstall or fix {entry.distribution or 'the plugin'}; "
+                              "other presets and pipelines are unaffected.") from exc
+    if directory is None or not directory.is_dir():
+        raise PluginError(f"configs entry point {entry.name!r} ({entry.target}) from {entry.origin} names no package "
+                          "directory.", code="P207", hint="Point it at a package (e.g. 'my_plugin.configs') that "
+                          "holds stages/<kind>/*.yaml and/or pipelines/*.yaml.")
+    return directory
 
 
 def _check_kind(kind: str) -> None:

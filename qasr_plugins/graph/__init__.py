@@ -29,16 +29,8 @@ import os
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from qasr_plugins.graph.compose import (
-    USER_CONFIG_PATH_ENV,
-    available_pipelines,
-    available_presets,
-    compose,
-    packaged_configs_dir,
-    packaged_pipelines_dir,
-    resolve_pipeline,
-    search_dirs,
-)
+from qasr_plugins.graph.catalog import USER_CONFIG_PATH_ENV, packaged_configs_dir, packaged_pipelines_dir
+from qasr_plugins.graph.compose import available_pipelines, available_presets, compose, resolve_pipeline, search_dirs
 from qasr_plugins.graph.specs import GivenSpec, NodeSpec, PipelineSpec, ResolvedNode, WriterSpec
 from qasr_plugins.graph.validate import validate
 from qasr_plugins.stage import KINDS, build_config

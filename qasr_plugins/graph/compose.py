@@ -1,8 +1,8 @@
-"""Where pipelines and stage presets come from, and how a pipeline is composed with them (Hydra) into a dict.
+"""How a pipeline is composed with its stage presets (Hydra) into a dict.
 
-A pipeline is a packaged name (``vad``), a YAML path, or a mapping built in code (e.g. by ``qasr align``); its
-``defaults`` list pulls stage presets (``configs/stages/<kind>/<preset>.yaml``) from the user's directories
-(``QASR_CONFIG_PATH``) and then the packaged ones.
+A pipeline is a name (``vad``), a YAML path, or a mapping built in code (e.g. by ``qasr align``); its ``defaults``
+list pulls stage presets (``stages/<kind>/<preset>.yaml``). Names are looked up in the user's directories
+(``QASR_CONFIG_PATH``), then the plugins' ``qasr.configs`` packages, then the packaged ones (:mod:`.catalog`).
 """
 
 from __future__ import annotations
@@ -10,35 +10,35 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping, Sequence
 from contextlib import AbstractContextManager
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from qasr_plugins.errors import ConfigError, did_you_mean
+from qasr_plugins.graph.catalog import (
+    PIPELINES,
+    USER_CONFIG_PATH_ENV,
+    check_chosen_presets,
+    config_files,
+    config_homes,
+    find_config,
+)
 from qasr_plugins.graph.overrides import delete_keys, plan_overrides
 
-USER_CONFIG_PATH_ENV = "QASR_CONFIG_PATH"
 #: The name an in-code pipeline is composed under (Hydra's config store needs one).
 _INLINE_NAME = "qasr_inline_pipeline"
 
 
-def packaged_pipelines_dir() -> Path:
-    return Path(str(resources.files("qasr_plugins.pipelines")))
-
-
-def packaged_configs_dir() -> Path:
-    return Path(str(resources.files("qasr_plugins.configs")))
-
-
 def available_pipelines() -> list[str]:
-    return sorted(p.stem for p in packaged_pipelines_dir().glob("*.yaml"))
+    """The pipeline names of every search directory (user directories, plugins, packaged)."""
+    return sorted({f.name for f in config_files(PIPELINES)})
 
 
 def resolve_pipeline(name_or_path: str | os.PathLike[str]) -> Path:
-    """A packaged pipeline name (``vad``) or a YAML path → the file.
+    """A pipeline name (``vad``) or a YAML path → the file.
 
     Raises:
         ConfigError: ``C100`` when neither exists (with the closest names).
+        PluginError: ``P206`` when two distributions ship a pipeline of that name.
     """
     text = str(name_or_path)
     candidate = Path(text)
@@ -47,29 +47,30 @@ def resolve_pipeline(name_or_path: str | os.PathLike[str]) -> Path:
             return candidate.resolve()
         raise ConfigError("pipeline file does not exist.", where=text, code="C100",
                           hint="Give a YAML path or one of: " + ", ".join(available_pipelines()) + ".")
-    packaged = packaged_pipelines_dir() / f"{text}.yaml"
-    if packaged.is_file():
-        return packaged
+    found = find_config(PIPELINES, text)
+    if found is not None:
+        return found.path
     raise ConfigError(f"no pipeline named {text!r}.", where=text, code="C100",
                       hint=did_you_mean(text, available_pipelines()) + " Or give a path to a YAML file.")
 
 
 def search_dirs() -> list[Path]:
-    """Where stage presets are looked up: the user's dirs (``QASR_CONFIG_PATH``), then the packaged ones."""
-    extra = [Path(p) for p in os.environ.get(USER_CONFIG_PATH_ENV, "").split(os.pathsep) if p]
-    return [*extra, packaged_configs_dir()]
+    """Where stage presets are looked up: the user's dirs (``QASR_CONFIG_PATH``), the plugins', the packaged ones."""
+    return [home.root for home in config_homes()]
 
 
 def available_presets(kind: str) -> list[str]:
-    """The preset names for ``kind`` (``configs/stages/<kind>/*.yaml``) in every search directory."""
-    return sorted({p.stem for d in search_dirs() for p in (d / "stages" / kind).glob("*.yaml")})
+    """The preset names for ``kind`` (``stages/<kind>/*.yaml``) in every search directory."""
+    return sorted({f.name for f in config_files(f"stages/{kind}")})
 
 
 def compose(pipeline: str | os.PathLike[str] | Mapping[str, Any], overrides: Sequence[str] = ()) -> dict[str, Any]:
     """Compose a pipeline with its stage presets and dotlist ``overrides`` into a plain dict.
 
     ``stages/asr=qwen3_asr_1.7b`` swaps a whole preset; ``stages.asr.batch_size=4`` sets one key;
-    ``+stages.asr.new_key=1`` adds one.
+    ``+stages.asr.new_key=1`` adds one; ``stages/asr=@qwen3.asr`` swaps in a registered stage with its own defaults
+    and ``~stages.asr.language`` deletes a key (:mod:`.overrides`). A preset that two distributions ship is a
+    ``P206`` (:mod:`.catalog`).
 
     Args:
         pipeline: A packaged name, a YAML path, or the pipeline itself as a mapping (its ``defaults`` list is
@@ -92,7 +93,8 @@ def compose(pipeline: str | os.PathLike[str] | Mapping[str, Any], overrides: Seq
     GlobalHydra.instance().clear()
     try:
         with _hydra_context(directory):
-            cfg = hydra_compose(config_name=name, overrides=[*overrides, f"hydra.searchpath=[{searchpath}]"])
+            cfg = hydra_compose(config_name=name, overrides=[*overrides, f"hydra.searchpath=[{searchpath}]"],
+                                return_hydra_config=True)  # for the presets it chose; removed below
     except OverrideParseException as exc:
         raise ConfigError(f"malformed override: {exc}", where=where, code="C112",
                           hint="Use key.path=value, group/option=preset or +key.path=value.") from exc
@@ -105,6 +107,7 @@ def compose(pipeline: str | os.PathLike[str] | Mapping[str, Any], overrides: Seq
                           hint="Fix the YAML or the override named above.") from exc
     finally:
         GlobalHydra.instance().clear()
+    check_chosen_presets(_pop_choices(cfg), plan.swaps)
     delete_keys(cfg, plan.deletions, where)
     try:
         data = OmegaConf.to_container(cfg, resolve=True)
@@ -113,6 +116,17 @@ def compose(pipeline: str | os.PathLike[str] | Mapping[str, Any], overrides: Seq
     assert isinstance(data, dict)
     data.setdefault("name", name)
     return data
+
+
+def _pop_choices(cfg: Any) -> dict[str, Any]:
+    """The presets Hydra chose (``{"stages/vad": "silero"}``); its own settings are removed from ``cfg``."""
+    from omegaconf import OmegaConf, open_dict
+
+    choices = OmegaConf.to_container(cfg.hydra.runtime.choices)
+    with open_dict(cfg):
+        del cfg["hydra"]
+    assert isinstance(choices, dict)
+    return choices
 
 
 def _source(pipeline: str | os.PathLike[str] | Mapping[str, Any]) -> tuple[str, str, Path | None]:

@@ -1,0 +1,1 @@
+"""Presets and pipelines whose names other distributions ship too."""

@@ -1,0 +1,1 @@
+"""Presets and pipelines this distribution ships (its ``qasr.configs`` entry point)."""
