@@ -136,10 +136,11 @@ def run(
                                     "checkpoints (and pyannote config classes) that can run code. Only for "
                                     "trusted files.")] = False,
 ) -> None:
-    """Run a pipeline over inputs, writing DIR/<uri>.<ext> per format. Exit 1 if any input failed."""
+    """Run a pipeline over inputs, writing DIR/<uri>.<ext> per format. Exit 1 if any input failed, 2 if nothing
+    could run, 130/143 when SIGINT/SIGTERM stopped it (the summary says interrupted)."""
     from qasr_plugins.api import Pipeline
     from qasr_plugins.inputs import collect_inputs
-    from qasr_plugins.runner import SUMMARY_FILE, run_files
+    from qasr_plugins.runner import SUMMARY_FILE, RunInterrupted, run_files
 
     inputs, overrides = split_overrides(arguments)
     if not inputs:
@@ -151,15 +152,18 @@ def run(
 
         pipe = Pipeline.from_config(pipeline, [*overrides, *trust_overrides(pipe.spec)], _formats(format))
     items = collect_inputs(inputs)
-    if use_ray:
-        from qasr_plugins.distributed import run_on_ray
+    try:
+        if use_ray:
+            from qasr_plugins.distributed import run_on_ray
 
-        summary = run_on_ray(pipe.spec, items, output_dir, workers=workers, address=ray_address,
-                             cpus_per_worker=cpus_per_worker, gpus_per_worker=gpus_per_worker,
-                             overwrite=overwrite, progress=progress)
-    else:
-        pipe.load()
-        summary = run_files(pipe.executor, items, output_dir, overwrite=overwrite, progress=progress)
+            summary = run_on_ray(pipe.spec, items, output_dir, workers=workers, address=ray_address,
+                                 cpus_per_worker=cpus_per_worker, gpus_per_worker=gpus_per_worker,
+                                 overwrite=overwrite, progress=progress)
+        else:  # loads the models once it holds the output directory
+            summary = run_files(pipe.executor, items, output_dir, overwrite=overwrite, progress=progress)
+    except RunInterrupted as stop:
+        typer.echo(f"{stop} → {output_dir}/ (summary: {output_dir / SUMMARY_FILE})", err=True)
+        raise typer.Exit(stop.exit_code) from None
     typer.echo(f"{summary.line()} → {output_dir}/ (summary: {output_dir / SUMMARY_FILE})")
     if summary.failed:
         raise typer.Exit(EXIT_FAILED_FILES)

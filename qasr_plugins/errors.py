@@ -264,6 +264,8 @@ _TABLE: tuple[ErrorCode, ...] = (
     ErrorCode("O502", _O, "a writer failed on one input; the batch goes on", "fix the writer"),
     ErrorCode("O503", _O, "the `rttm` writer found neither diarization nor speaker-attributed words",
               "add diarization + attribution, or drop `rttm`"),
+    ErrorCode("O504", _O, "another live `qasr run` holds the output directory (`DIR/.qasr/lock`); this run wrote "
+              "nothing", "wait for it to finish or use another `-o DIR`; a killed run never holds it"),
 )
 
 
@@ -328,7 +330,9 @@ nothing more precise applies.
 
 _DOC_FOOTER = """\
 `qasr run` exits with 0 when every input succeeded, 1 when some inputs failed (each has `DIR/<uri>.error.json` and a
-line in `DIR/qasr-summary.json`), and 2 when nothing could run (configuration, plugin or model errors). Every other
+line in `DIR/qasr-summary.json`; an output that could not be written is an `O501` failure of its input, and the
+inputs finished before it stay done), 2 when nothing could run (configuration, plugin or model errors, `O504`),
+and 130 (SIGINT) or 143 (SIGTERM) when interrupted: the summary, written first, says `interrupted`. Every other
 command exits with 2 on an error, printing `error: [CODE] where: what. What to do.` to stderr.
 """
 

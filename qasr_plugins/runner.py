@@ -8,20 +8,24 @@ others their results. Each finished file's outputs are written atomically before
 from __future__ import annotations
 
 import json
+import signal
 import sys
 import time
 import traceback
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from qasr_plugins.atomic import write_atomic
 from qasr_plugins.audio import load_audio
+from qasr_plugins.completion import COMPLETE, NEW, forget, status, write_record
 from qasr_plugins.document import AudioInfo, ResultDocument
 from qasr_plugins.errors import InputError, OutputError, QasrError, StageError
 from qasr_plugins.graph import NodeSpec, PipelineSpec
 from qasr_plugins.inputs import InputItem
+from qasr_plugins.outcomes import FileOutcome, Plan, RunInterrupted, RunSummary
+from qasr_plugins.rundir import claim, interruptible
 from qasr_plugins.stage import KINDS, Stage, Writer
 from qasr_plugins.types import Audio, StageRecord
 
@@ -36,37 +40,6 @@ def _version() -> str | None:
         return version("qasr-plugins")
     except PackageNotFoundError:
         return None
-
-
-@dataclass(frozen=True)
-class FileOutcome:
-    """What happened to one input."""
-
-    uri: str
-    source: str
-    status: str  # "done", "skipped" or "failed"
-    outputs: tuple[str, ...] = ()
-    error: dict[str, str] | None = None
-    wall_time: float = 0.0
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"uri": self.uri, "source": self.source, "status": self.status, "outputs": list(self.outputs),
-                "error": self.error, "wall_time": self.wall_time}
-
-
-@dataclass(frozen=True)
-class RunSummary:
-    outcomes: tuple[FileOutcome, ...] = field(default_factory=tuple)
-
-    def count(self, status: str) -> int:
-        return sum(o.status == status for o in self.outcomes)
-
-    @property
-    def failed(self) -> bool:
-        return self.count("failed") > 0
-
-    def line(self) -> str:
-        return f"{self.count('done')} done, {self.count('skipped')} skipped, {self.count('failed')} failed"
 
 
 class Executor:
@@ -217,18 +190,25 @@ def output_paths(spec: PipelineSpec, output_dir: Path, uri: str) -> list[Path]:
     return [output_dir / f"{uri}.{w.writer_class.suffix}" for w in spec.writers]
 
 
-def plan(spec: PipelineSpec, items: Sequence[InputItem], output_dir: Path,
-         overwrite: bool = False) -> tuple[dict[str, FileOutcome], list[InputItem]]:
-    """Split ``items`` into those whose outputs are all complete (skipped) and those still to process."""
+def plan(spec: PipelineSpec, items: Sequence[InputItem], output_dir: Path, overwrite: bool = False) -> Plan:
+    """Split ``items`` into those whose outputs are complete (skipped) and those still to process.
+
+    Complete means the input's completion record verifies (:func:`qasr_plugins.completion.status`): every output
+    there, intact and made by this pipeline. ``overwrite`` redoes every input.
+    """
     skipped: dict[str, FileOutcome] = {}
     pending: list[InputItem] = []
+    redo: dict[str, str] = {}
     for item in items:
         paths = output_paths(spec, output_dir, item.uri)
-        if not overwrite and paths and all(p.is_file() for p in paths):
+        state = NEW if overwrite or not paths else status(spec, output_dir, item.uri, paths)
+        if state == COMPLETE:
             skipped[item.uri] = FileOutcome(item.uri, item.path, "skipped", tuple(map(str, paths)))
-        else:
-            pending.append(item)
-    return skipped, pending
+            continue
+        pending.append(item)
+        if state != NEW:
+            redo[item.uri] = state
+    return Plan(skipped, tuple(pending), redo)
 
 
 def batches(spec: PipelineSpec, pending: Sequence[InputItem]) -> list[list[InputItem]]:
@@ -240,41 +220,75 @@ def report(outcome: FileOutcome, log: Callable[[str], None]) -> None:
         log(f"FAILED {outcome.source}: [{outcome.error['code']}] {outcome.error['message']}")
 
 
-def finish(spec: PipelineSpec, items: Sequence[InputItem], outcomes: dict[str, FileOutcome],
-           output_dir: Path) -> RunSummary:
-    """Write the run-level files (joined outputs of collecting writers, the summary) and return the summary."""
+def finish(spec: PipelineSpec, items: Sequence[InputItem], outcomes: Mapping[str, FileOutcome], output_dir: Path,
+           interrupted: str = "", log: Callable[[str], None] | None = None) -> RunSummary:
+    """Write the run-level files (joined outputs of collecting writers, the summary) and return the summary.
+
+    A run-level file that cannot be written is logged and kept in the summary's ``errors``; it never hides what
+    happened to the inputs.
+    """
+    log = log or (lambda message: print(message, file=sys.stderr))
     ordered = tuple(outcomes[i.uri] for i in items if i.uri in outcomes)
-    _collect(spec, output_dir)
-    write_atomic(output_dir / SUMMARY_FILE, json.dumps(
-        {"pipeline": spec.name, "summary": RunSummary(ordered).line(),
-         "files": [o.to_dict() for o in ordered]}, indent=2, ensure_ascii=False))
-    return RunSummary(ordered)
+    errors: list[dict[str, str]] = []
+    try:
+        _collect(spec, output_dir)
+    except OutputError as exc:
+        errors.append(exc.to_dict())
+        log(f"error: {exc.render()}")
+    summary = RunSummary(ordered, interrupted, len(items) - len(ordered), tuple(errors))
+    try:
+        write_atomic(output_dir / SUMMARY_FILE, json.dumps(
+            {"pipeline": spec.name, "summary": summary.line(), "interrupted": interrupted or None,
+             "not_started": summary.not_started, "errors": errors,
+             "files": [o.to_dict() for o in ordered]}, indent=2, ensure_ascii=False))
+    except OutputError as exc:
+        log(f"error: {exc.render()}")
+        summary = replace(summary, errors=(*summary.errors, exc.to_dict()))
+    return summary
 
 
 def run_files(executor: Executor, items: Sequence[InputItem], output_dir: str | Path, *, overwrite: bool = False,
               progress: bool | None = None, log: Callable[[str], None] | None = None) -> RunSummary:
     """Process ``items`` into ``output_dir``; never stops at a failing file.
 
-    A rerun skips items whose outputs all exist (``overwrite`` forces). Failures leave ``<uri>.error.json``
-    with the coded error; a run summary is written to ``qasr-summary.json``.
+    The run holds the directory (:func:`qasr_plugins.rundir.claim`: one run at a time, temporary files of killed
+    runs removed), then loads the stages if any input is to be processed. A rerun skips items whose completion
+    records verify and redoes the others (``overwrite`` redoes all). Failures leave ``<uri>.error.json`` with the coded error; a run summary is written to
+    ``qasr-summary.json``, also when SIGINT or SIGTERM stops the run.
+
+    Raises:
+        OutputError: ``O504`` when another run holds ``output_dir``.
+        StageError: ``S402`` when a stage fails to load.
+        RunInterrupted: After the summary is written, when SIGINT or SIGTERM stopped the run.
     """
     from tqdm.auto import tqdm
 
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
     log = log or (lambda message: print(message, file=sys.stderr))
-    outcomes, pending = plan(executor.spec, items, output_dir, overwrite)
-    bar = tqdm(total=len(pending), unit="file", disable=None if progress is None else not progress,
-               dynamic_ncols=True)
-    try:
-        for batch in batches(executor.spec, pending):
-            for outcome in process_batch(executor, batch, output_dir, lambda node: bar.set_postfix_str(node)):
-                outcomes[outcome.uri] = outcome
-                report(outcome, log)
-                bar.update(1)
-    finally:
-        bar.close()
-        summary = finish(executor.spec, items, outcomes, output_dir)
+    with claim(output_dir) as cleared, interruptible() as received:
+        if cleared:
+            log(f"removed {cleared} temporary file(s) left by an interrupted run in {output_dir}")
+        work = plan(executor.spec, items, output_dir, overwrite)
+        outcomes = dict(work.skipped)
+        interrupted = ""
+        bar = tqdm(total=len(work.pending), unit="file", disable=None if progress is None else not progress,
+                   dynamic_ncols=True)
+        try:
+            if work.pending:  # after taking the directory: a refused run loads no model
+                executor.load()
+            for batch in batches(executor.spec, work.pending):
+                for outcome in process_batch(executor, batch, output_dir, lambda node: bar.set_postfix_str(node)):
+                    outcomes[outcome.uri] = work.settle(outcome)
+                    report(outcome, log)
+                    bar.update(1)
+        except KeyboardInterrupt:
+            interrupted = received[0] if received else signal.SIGINT.name
+        finally:
+            bar.close()
+            summary = finish(executor.spec, items, outcomes, output_dir, interrupted, log)
+    if interrupted:
+        raise RunInterrupted(summary)
     return summary
 
 
@@ -299,7 +313,14 @@ def process_batch(executor: Executor, batch: Sequence[InputItem], output_dir: Pa
             yield _failed(item, result, output_dir, started)
             continue
         try:
+            forget(output_dir, item.uri)
             written = write_document(executor, result, output_dir)
+            write_record(executor.spec, output_dir, item.uri, item.path, written)
+        except OutputError as exc:
+            if exc.code == "O501":  # name the input whose output could not be written
+                exc = exc.replace(where=item.path, message=f"output {exc.where}: {exc.message}")
+            yield _failed(item, exc, output_dir, started)
+            continue
         except QasrError as exc:
             yield _failed(item, exc, output_dir, started)
             continue
@@ -319,8 +340,12 @@ def write_document(executor: Executor, document: ResultDocument, output_dir: Pat
 
 
 def _failed(item: InputItem, error: QasrError, output_dir: Path, started: float) -> FileOutcome:
+    """The failed outcome of ``item``; its error file is written when it can be (a full disk keeps the outcome)."""
     record = {"uri": item.uri, "source": item.path, "error": error.to_dict()}
-    write_atomic(output_dir / f"{item.uri}.{ERROR_SUFFIX}", json.dumps(record, indent=2, ensure_ascii=False))
+    try:
+        write_atomic(output_dir / f"{item.uri}.{ERROR_SUFFIX}", json.dumps(record, indent=2, ensure_ascii=False))
+    except OutputError:
+        pass
     return FileOutcome(item.uri, item.path, "failed", (), error.to_dict(), time.perf_counter() - started)
 
 

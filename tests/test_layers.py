@@ -27,7 +27,8 @@ LAYERS: dict[str, int] = {
                      "qasr_plugins.writers", "qasr_plugins.adapters"], STAGES),
     "qasr_plugins.graph": GRAPH,
     **dict.fromkeys(["qasr_plugins.runner", "qasr_plugins.inputs", "qasr_plugins.audio", "qasr_plugins.evaluation",
-                     "qasr_plugins.testing"], RUNNER),
+                     "qasr_plugins.testing", "qasr_plugins.completion", "qasr_plugins.outcomes",
+                     "qasr_plugins.rundir"], RUNNER),
     **dict.fromkeys(["qasr_plugins", "qasr_plugins.api", "qasr_plugins.cli", "qasr_plugins.commands",
                      "qasr_plugins.distributed",
                      # the qasr graph as a pyannote Pipeline: a front end that lives with its ecosystem's bridge

@@ -3,6 +3,7 @@ be exercised without models. Register them in a test-only distribution's entry p
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 
 from pydantic import Field
@@ -94,6 +95,8 @@ class FakeAsrConfig(StageConfig):
     language: str | None = Field("en", description="Language to report; null means none (no LID).")
     words_per_second: float = Field(2.0, gt=0)
     fail_on: str | None = Field(None, description="Raise for audio whose uri contains this text.")
+    delay: float = Field(0.0, ge=0, description="Seconds to sleep per input (keeps a run busy for interruption "
+                                                "and concurrency tests).")
 
 
 class FakeAsr(AsrStage):
@@ -115,6 +118,7 @@ class FakeAsr(AsrStage):
         for item in batch:
             if self.config.fail_on and self.config.fail_on in item.audio.uri:
                 raise RuntimeError(f"fake failure for {item.audio.uri}")
+            time.sleep(self.config.delay)
             if item.diarization is not None:
                 pieces = [(t.span, t.speaker) for t in item.diarization.turns]
             elif item.speech is not None:
