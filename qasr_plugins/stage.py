@@ -23,14 +23,16 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from qasr_plugins.document import ResultDocument
 from qasr_plugins.errors import ConfigError, ConfigErrors, QasrError
+from qasr_plugins.libraries import Libraries, missing_library
 from qasr_plugins.tuning import Tunable, parse_tunable
 from qasr_plugins.types import Audio, Diarization, SpeechRegions, Transcript
 
 
 class StageConfig(BaseModel):
-    """Base of every stage's settings schema: immutable, unknown keys rejected."""
+    """Base of every stage's settings schema: immutable, unknown keys rejected, numbers finite (``inf`` and ``nan``,
+    e.g. YAML's ``1e400`` or ``.nan``, are invalid values)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     #: Settings about this machine — where the model comes from, devices, threads, local files, other stages — that
     #: a model saved for use elsewhere (e.g. a ``.nemo`` file) does not carry.
@@ -157,6 +159,8 @@ class Stage(Configured, ABC, Generic[In, Out]):
     Output: ClassVar[type]
     #: The input port whose capabilities this stage's output keeps (e.g. an aligner keeps its transcript's).
     passthrough: ClassVar[str | None] = None
+    #: What the stage imports beyond qasr's core and which extra installs it (``None``: the core suffices).
+    libraries: ClassVar[Libraries | None] = None
     #: Capabilities this stage's output offers whatever its settings (see :meth:`provides`).
     offers: ClassVar[frozenset[str]] = frozenset()
 
@@ -185,8 +189,16 @@ class Stage(Configured, ABC, Generic[In, Out]):
         return getattr(self.config, "model", None)
 
     def ensure_loaded(self) -> None:
+        """:meth:`load` once.
+
+        Raises:
+            StageError: ``S410`` when a module it imports is not installed (naming the extra that installs it).
+        """
         if not self._loaded:
-            self.load()
+            try:
+                self.load()
+            except ModuleNotFoundError as exc:
+                raise missing_library(type(self).__name__, self.libraries, [exc.name or str(exc)]) from exc
             self._loaded = True
 
     def load(self) -> None:
@@ -378,5 +390,7 @@ def build_config(cls: type[Stage[Any, Any] | Writer], settings: Mapping[str, Any
         return cls.Config(**settings)
     except ValidationError as exc:
         raise ConfigErrors(_pydantic_errors(exc, path, owner)) from None
+    except ConfigErrors as exc:  # a validator that built nested settings (e.g. an aligner's fallback)
+        raise exc.located(path) from exc
     except QasrError as exc:  # raised by the config's own validators, relative to its settings
         raise ConfigErrors([exc.located(path)]) from exc

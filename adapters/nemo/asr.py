@@ -15,6 +15,7 @@ from pydantic import Field
 from qasr_plugins.asr.backend import AsrLimits, Heard, Language, Piece, PieceResult
 from qasr_plugins.asr.chunks import ChunkLimits
 from qasr_plugins.asr.flow import transcribe_inputs
+from qasr_plugins.libraries import Libraries
 from qasr_plugins.stage import LANGUAGE, TEXT, WORD_TIMESTAMPS, WORDS, AsrInput, AsrStage, StageConfig
 from qasr_plugins.trust import trust_field
 from qasr_plugins.types import Span, Transcript, Word
@@ -26,7 +27,7 @@ class NemoAsrConfig(StageConfig):
     timestamps: bool = Field(True, description="Ask the model for word timestamps.")
     language: str | None = Field(None, description="BCP-47 tag to put on segments (NeMo models do no LID).")
     device: str = "cpu"
-    min_piece: float = Field(0.1, ge=0, description="Skip regions shorter than this (s).")
+    min_piece: float = Field(0.1, ge=0, le=60, description="Skip regions shorter than this (s).")
     trust_checkpoint: bool = trust_field()
 
 
@@ -34,6 +35,7 @@ class NemoAsr(AsrStage):
     """Transcribes VAD regions, diarization turns or whole files in batches across files."""
 
     Config = NemoAsrConfig
+    libraries = Libraries("nemo", ("torch", "nemo"))
 
     config: NemoAsrConfig
 

@@ -21,7 +21,9 @@ import numpy as np
 from pydantic import Field
 
 from qasr_plugins.errors import InputError
+from qasr_plugins.libraries import Libraries
 from qasr_plugins.stages.embedded_diarization import EmbeddedDiarization, EmbeddedDiarizationConfig
+from qasr_plugins.trust import trust_field
 from qasr_plugins.types import Audio, Span
 
 DEFAULT_MODEL = "nvidia/speakerverification_en_titanet_large"
@@ -30,12 +32,14 @@ DEFAULT_MODEL = "nvidia/speakerverification_en_titanet_large"
 class NemoClusteringConfig(EmbeddedDiarizationConfig):
     model: str = Field(DEFAULT_MODEL, description="A .nemo file or a pretrained EncDecSpeakerLabelModel name.")
     batch_size: int = Field(64, ge=1, description="Windows embedded per forward pass.")
+    trust_checkpoint: bool = trust_field()
 
 
 class NemoClustering(EmbeddedDiarization):
     """Speaker diarization with a NeMo speaker embedding model and ``embedded.diarization``'s clustering."""
 
     Config = NemoClusteringConfig
+    libraries = Libraries("nemo", ("torch", "nemo", "sklearn", "scipy"))
 
     config: NemoClusteringConfig
 
@@ -49,7 +53,7 @@ class NemoClustering(EmbeddedDiarization):
 
         cfg = self.config
         self._model: Any = load_nemo_model(cfg.model, device=cfg.device, stage="nemo.clustering",
-                                           expected=EncDecSpeakerLabelModel)
+                                           expected=EncDecSpeakerLabelModel, trust=cfg.trust_checkpoint)
         self._rate = int(self._model.preprocessor._sample_rate)
 
     def embed(self, audio: Audio, windows: Sequence[Span]) -> np.ndarray:

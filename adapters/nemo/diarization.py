@@ -18,9 +18,10 @@ from typing import Any
 import numpy as np
 from pydantic import Field
 
-from qasr_plugins.errors import InputError
-from qasr_plugins.stage import DiarizationInput, DiarizationStage
 from qasr_plugins.adapters.nemo.frames import frame_rules_with_defaults, frame_spans
+from qasr_plugins.errors import InputError
+from qasr_plugins.libraries import Libraries
+from qasr_plugins.stage import DiarizationInput, DiarizationStage
 from qasr_plugins.trust import trust_field
 from qasr_plugins.types import Audio, Diarization, Span, SpeakerTurns, SpeechRegions, Turn
 
@@ -46,6 +47,7 @@ class NemoDiarization(DiarizationStage):
     """Sortformer speaker activity per frame, post-processed into regular and exclusive speaker turns."""
 
     Config = NemoDiarizationConfig
+    libraries = Libraries("nemo", ("torch", "nemo"))
 
     config: NemoDiarizationConfig
 

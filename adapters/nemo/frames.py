@@ -24,10 +24,10 @@ class FrameRulesConfig(StageConfig):
 
     onset: float = Field(0.3, gt=0, lt=1, description="A region starts where the probability rises above this.")
     offset: float = Field(0.3, gt=0, lt=1, description="It ends where the probability falls below this.")
-    pad_onset: float = Field(0.2, ge=0, description="Extend each region this much earlier (s).")
-    pad_offset: float = Field(0.2, ge=0, description="Extend each region this much later (s).")
-    min_duration_on: float = Field(0.2, ge=0, description="Drop regions shorter than this (s).")
-    min_duration_off: float = Field(0.2, ge=0, description="Fill gaps shorter than this (s).")
+    pad_onset: float = Field(0.2, ge=0, le=10, description="Extend each region this much earlier (s).")
+    pad_offset: float = Field(0.2, ge=0, le=10, description="Extend each region this much later (s).")
+    min_duration_on: float = Field(0.2, ge=0, le=60, description="Drop regions shorter than this (s).")
+    min_duration_off: float = Field(0.2, ge=0, le=60, description="Fill gaps shorter than this (s).")
     filter_speech_first: bool = Field(True, description="Drop short regions before filling short gaps.")
 
 

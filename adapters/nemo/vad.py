@@ -16,9 +16,10 @@ from typing import Any
 import numpy as np
 from pydantic import Field
 
-from qasr_plugins.errors import InputError
-from qasr_plugins.stage import VadInput, VadStage
 from qasr_plugins.adapters.nemo.frames import FrameRulesConfig, frame_spans
+from qasr_plugins.errors import InputError
+from qasr_plugins.libraries import Libraries
+from qasr_plugins.stage import VadInput, VadStage
 from qasr_plugins.trust import trust_field
 from qasr_plugins.types import SpeechRegions
 
@@ -30,13 +31,14 @@ class NemoVadConfig(FrameRulesConfig):
     device: str = Field("cpu", description="torch device.")
     trust_checkpoint: bool = trust_field()
     batch_size: int = Field(8, ge=1, description="Pieces run together.")
-    chunk: float = Field(600.0, ge=10, description="Longest piece per forward pass (s); longer audio is cut.")
+    chunk: float = Field(600.0, ge=10, le=7200, description="Longest piece per forward pass (s); longer audio is cut.")
 
 
 class NemoVad(VadStage):
     """Frame speech probabilities from a NeMo frame-VAD model, post-processed into speech regions."""
 
     Config = NemoVadConfig
+    libraries = Libraries("nemo", ("torch", "nemo"))
 
     config: NemoVadConfig
 

@@ -18,6 +18,7 @@ from typing import Any
 from pydantic import Field, model_validator
 
 from qasr_plugins.errors import QasrError, StageError
+from qasr_plugins.libraries import Libraries
 from qasr_plugins.stage import DiarizationInput, DiarizationStage, StageConfig
 from qasr_plugins.trust import is_refusal, refusal_reason, untrusted
 from qasr_plugins.types import Diarization
@@ -49,6 +50,7 @@ class PyannoteDiarization(DiarizationStage):
     """Runs a pyannote pipeline on each file; keeps both its regular and exclusive speaker turns."""
 
     Config = PyannoteDiarizationConfig
+    libraries = Libraries("pyannote", ("torch", "pyannote.audio"))
 
     config: PyannoteDiarizationConfig
 

@@ -19,7 +19,9 @@ from typing import Any
 from pydantic import Field
 
 from qasr_plugins.errors import StageError
+from qasr_plugins.libraries import Libraries
 from qasr_plugins.stage import StageConfig, VadInput, VadStage
+from qasr_plugins.trust import is_refusal, refusal_reason, trust_field, untrusted
 from qasr_plugins.tuning import uniform
 from qasr_plugins.types import SpeechRegions
 
@@ -38,19 +40,21 @@ class PyannoteVadConfig(StageConfig):
                          description="Speech starts when the speech probability rises above this.")
     offset: float = Field(0.5, gt=0, lt=1, json_schema_extra=uniform(0.1, 0.9),
                           description="Speech ends when the speech probability falls below this.")
-    min_duration_on: float = Field(0.0, ge=0, json_schema_extra=uniform(0.0, 1.0),
+    min_duration_on: float = Field(0.0, ge=0, le=60, json_schema_extra=uniform(0.0, 1.0),
                                    description="Drop speech shorter than this (s).")
-    min_duration_off: float = Field(0.0, ge=0, json_schema_extra=uniform(0.0, 1.0),
+    min_duration_off: float = Field(0.0, ge=0, le=60, json_schema_extra=uniform(0.0, 1.0),
                                     description="Fill silences shorter than this (s).")
     batch_size: int = Field(32, ge=1, description="Chunks per segmentation forward pass.")
     device: str = "cpu"
     telemetry: bool = False
+    trust_checkpoint: bool = trust_field()
 
 
 class PyannoteVad(VadStage):
     """pyannote's ``VoiceActivityDetection`` on each file; regions absolute in the recording."""
 
     Config = PyannoteVadConfig
+    libraries = Libraries("pyannote", ("torch", "pyannote.audio"))
 
     config: PyannoteVadConfig
 
@@ -65,13 +69,19 @@ class PyannoteVad(VadStage):
         import torch
         from pyannote.audio.pipelines import VoiceActivityDetection
 
+        from qasr_plugins.adapters.pyannote import trust
+
         model: dict[str, Any] = {"checkpoint": cfg.checkpoint, "subfolder": cfg.subfolder}
         if cfg.revision is not None:
             model["revision"] = cfg.revision
         try:
-            pipeline = VoiceActivityDetection(segmentation=model, token=os.environ.get(cfg.token_env) or None,
-                                              cache_dir=cfg.cache_dir, batch_size=cfg.batch_size)
+            with trust.loading(trusted=cfg.trust_checkpoint):
+                pipeline = VoiceActivityDetection(segmentation=model, token=os.environ.get(cfg.token_env) or None,
+                                                  cache_dir=cfg.cache_dir, batch_size=cfg.batch_size)
         except Exception as exc:
+            if is_refusal(exc):
+                raise untrusted(f"the pyannote segmentation model {self.model_id()!r}", refusal_reason(exc),
+                                where="checkpoint") from exc
             raise StageError(f"cannot load pyannote segmentation model {self.model_id()!r} "
                              f"({type(exc).__name__}: {exc}).", where="checkpoint", code="S404",
                              hint="Point 'checkpoint' at a local checkpoint file or a directory holding "

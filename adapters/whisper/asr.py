@@ -32,6 +32,7 @@ from qasr_plugins.asr.chunks import ChunkLimits
 from qasr_plugins.asr.flow import transcribe_inputs
 from qasr_plugins.asr.pieces import plan_pieces
 from qasr_plugins.errors import StageError, did_you_mean
+from qasr_plugins.libraries import Libraries
 from qasr_plugins.stage import LANGUAGE, TEXT, WORD_TIMESTAMPS, WORDS, AsrInput, AsrStage, StageConfig
 from qasr_plugins.types import Span, Transcript, Word
 
@@ -60,7 +61,8 @@ class FasterWhisperConfig(StageConfig):
     word_timestamps: bool = Field(True, description="Words with times (cross-attention alignment); without, "
                                   "segments carry text only.")
     max_clip: float = Field(30.0, gt=1, le=30, description="Longest clip given to the model (s).")
-    merge_gap: float = Field(1.0, ge=0, description="Join one speaker's pieces across pauses shorter than this (s).")
+    merge_gap: float = Field(1.0, ge=0, le=60,
+                             description="Join one speaker's pieces across pauses shorter than this (s).")
     clip_padding: float = Field(0.2, ge=0, le=2, description="Context added around each clip (s).")
     no_speech_threshold: float = Field(0.6, gt=0, le=1, description="Drop segments more likely silence than this "
                                        "whose average log-probability is below -1.")
@@ -85,6 +87,7 @@ class FasterWhisperAsr(AsrStage):
     """Whisper ASR with word timestamps, language detection and batched decoding of the graph's turns/regions."""
 
     Config = FasterWhisperConfig
+    libraries = Libraries("offline", ("faster_whisper",))
 
     config: FasterWhisperConfig
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from qasr_plugins.alignment.engine import Fallback, FlowSettings
 from qasr_plugins.alignment.qc import QcSettings
-from qasr_plugins.errors import ConfigError, QasrError
-from qasr_plugins.stage import AlignInput, StageConfig
+from qasr_plugins.errors import ConfigError, PluginError, QasrError
+from qasr_plugins.stage import AlignInput, StageConfig, build_config
 from qasr_plugins.types import Transcript
 
 
@@ -27,14 +27,34 @@ class AlignerConfig(StageConfig):
                                                  "on CPU; raise it on a GPU.")
     repair: bool = Field(True, description="Detect and repair timestamp failures (see docs/alignment.md).")
     realign: bool = Field(True, description="Repair suspect runs by re-aligning them in a smaller window first.")
-    max_word_duration: float = Field(3.0, gt=0, description="Longer words are suspect (s).")
-    max_char_duration: float = Field(1.2, gt=0, description="Longer single characters are suspect (s).")
+    max_word_duration: float = Field(3.0, gt=0, le=60, description="Longer words are suspect (s).")
+    max_char_duration: float = Field(1.2, gt=0, le=60, description="Longer single characters are suspect (s).")
     fallback: str | None = Field(None, description="Registered align stage for segments in languages this "
                                                    "aligner does not support (e.g. ctc.aligner); without one "
                                                    "their words are kept untimed and flagged.")
     fallback_settings: dict[str, Any] = Field(default_factory=dict, description="Settings of the fallback stage.")
     device: str = Field("cpu", description="torch device.")
     threads: int | None = Field(None, ge=1, description="torch intra-op threads (default: torch's).")
+
+    @model_validator(mode="after")
+    def _check_fallback(self) -> AlignerConfig:
+        """The fallback is another registered align stage and its settings validate against that stage's schema,
+        so a bad fallback is a configuration error before any model loads (located at ``fallback`` or
+        ``fallback_settings.<key>``)."""
+        if self.fallback is None:
+            return self
+        from qasr_plugins import registry
+
+        try:
+            stage_class = registry.load("align", self.fallback)
+        except PluginError as exc:  # P203: an unknown name in this config; others keep code and class
+            raise (ConfigError(exc.message, where="fallback", code="C101", hint=exc.hint)
+                   if exc.code == "P203" else exc.located("fallback")) from exc
+        if stage_class.Config is type(self):
+            raise ConfigError(f"an aligner cannot fall back to itself ({self.fallback!r}).", where="fallback",
+                              code="C150", hint="Name another align stage, e.g. 'ctc.aligner', or remove 'fallback'.")
+        build_config(stage_class, self.fallback_settings, "fallback_settings", self.fallback)
+        return self
 
     def flow(self) -> FlowSettings:
         return FlowSettings(self.language, self.max_window, self.group_segments, self.batch_size, self.repair,

@@ -22,6 +22,7 @@ from qasr_plugins.alignment.config import AlignerConfig, load_fallback
 from qasr_plugins.alignment.engine import AlignRequest, align_transcript
 from qasr_plugins.alignment.qc import fix_monotonic
 from qasr_plugins.alignment.text import Unit, split_units
+from qasr_plugins.libraries import Libraries
 from qasr_plugins.qwen3.languages import ALIGNER_TAGS, aligner_supports
 from qasr_plugins.stage import LANGUAGE, TEXT, AlignInput, AlignStage, StageConfig
 from qasr_plugins.trust import trust_field
@@ -62,6 +63,7 @@ class Qwen3ForcedAligner(AlignStage):
     """Times the words (CJK: characters) of a transcript with Qwen3-ForcedAligner."""
 
     Config = Qwen3AlignerConfig
+    libraries = Libraries("qwen", ("torch", "transformers", "huggingface_hub"))
 
     config: Qwen3AlignerConfig
 

@@ -25,6 +25,7 @@ from qasr_plugins.asr.pieces import plan_pieces
 from qasr_plugins.energy import QuietPoint
 from qasr_plugins.errors import InputError
 from qasr_plugins.languages import language_name
+from qasr_plugins.libraries import Libraries
 from qasr_plugins.qwen3.languages import ASR_LANGUAGES
 from qasr_plugins.qwen3.output import REPETITION, TRUNCATED, parse_output, trim_token_loop
 from qasr_plugins.stage import LANGUAGE, TEXT, AsrInput, AsrStage, StageConfig
@@ -47,7 +48,7 @@ class Qwen3AsrConfig(StageConfig):
     language: str | None = Field(None, description="Force a language (BCP-47 tag or Qwen name); null identifies it.")
     context: str = Field("", description="Context text for the system prompt (names, terms, topic).")
     batch_size: int = Field(8, ge=1, description="Pieces decoded together in one generate call.")
-    batch_seconds: float = Field(600.0, gt=0, description="Most audio (s) in one generate call.")
+    batch_seconds: float = Field(600.0, gt=0, le=7200, description="Most audio (s) in one generate call.")
     dtype: Literal["float32", "bfloat16"] = Field("float32", description="Weights and compute dtype.")
     device: str = Field("cpu", description="torch device, e.g. cpu or cuda:0.")
     max_new_tokens: int = Field(512, ge=1, description="Longest answer per piece (tokens).")
@@ -56,8 +57,9 @@ class Qwen3AsrConfig(StageConfig):
                                                             "0 disables.")
     max_chunk: float = Field(MAX_CALL_SECONDS, gt=MIN_CALL_SECONDS, le=MAX_CALL_SECONDS,
                              description="Longest piece per model call (s).")
-    min_chunk: float = Field(MIN_CALL_SECONDS, gt=0, description="Shorter pieces are zero-padded to this (s).")
-    chunk_search: float = Field(5.0, gt=0, description="Look this far back for a quiet cut point (s).")
+    min_chunk: float = Field(MIN_CALL_SECONDS, gt=0, le=MAX_CALL_SECONDS,
+                             description="Shorter pieces are zero-padded to this (s).")
+    chunk_search: float = Field(5.0, gt=0, le=60, description="Look this far back for a quiet cut point (s).")
     threads: int | None = Field(None, ge=1, description="torch intra-op threads (default: torch's).")
 
     @field_validator("language")
@@ -76,6 +78,7 @@ class Qwen3Asr(AsrStage):
     """Qwen3-ASR speech recognition with language identification."""
 
     Config = Qwen3AsrConfig
+    libraries = Libraries("qwen", ("torch", "transformers", "huggingface_hub"))
 
     config: Qwen3AsrConfig
     offers = frozenset({TEXT, LANGUAGE})

@@ -40,10 +40,10 @@ class MaxOverlapConfig(StageConfig):
     """Settings of the ``max_overlap`` attribution stage."""
 
     prefer_exclusive: bool = True
-    gap_tolerance: float = Field(0.5, ge=0.0, json_schema_extra=uniform(0.0, 2.0),
+    gap_tolerance: float = Field(0.5, ge=0.0, le=10.0, json_schema_extra=uniform(0.0, 2.0),
                                  description="Seconds within which a word in a gap takes the nearest turn's "
                                  "speaker.")
-    min_overlap: float = Field(0.0, ge=0.0, json_schema_extra=uniform(0.0, 0.5),
+    min_overlap: float = Field(0.0, ge=0.0, le=10.0, json_schema_extra=uniform(0.0, 0.5),
                                description="Seconds of overlapped speech a word must share to be flagged "
                                "'overlap' (0: any).")
     flag_overlap: bool = True

@@ -21,6 +21,7 @@ from qasr_plugins.alignment.config import AlignerConfig, load_fallback
 from qasr_plugins.alignment.engine import AlignRequest, align_transcript
 from qasr_plugins.alignment.text import Unit, split_units
 from qasr_plugins.errors import StageError
+from qasr_plugins.libraries import Libraries
 from qasr_plugins.stage import TEXT, AlignInput, AlignStage, StageConfig
 from qasr_plugins.trust import (
     check_pickled_weights,
@@ -54,6 +55,7 @@ class CtcAligner(AlignStage):
     """Times each word by CTC forced alignment (Viterbi over the model's frame posteriors)."""
 
     Config = CtcAlignerConfig
+    libraries = Libraries("qwen", ("torch", "torchaudio", "transformers"))
 
     config: CtcAlignerConfig
 

@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 from pydantic import Field, model_validator
 
+from qasr_plugins.libraries import Libraries
 from qasr_plugins.sequences import runs
 from qasr_plugins.stage import DiarizationInput, DiarizationStage, StageConfig, VadInput
 from qasr_plugins.tuning import uniform
@@ -38,7 +39,8 @@ MAX_CLUSTERED = 2000  # windows clustered at most (about 8 minutes of speech at 
 class EmbeddedDiarizationConfig(StageConfig):
     window: float = Field(1.5, gt=0.2, le=5.0, description="Length of an embedding window (s).")
     step: float = Field(0.25, gt=0, le=2.0, description="Hop between embedding windows (s).")
-    min_window: float = Field(0.4, gt=0, description="Regions shorter than this get no embedding of their own (s).")
+    min_window: float = Field(0.4, gt=0, le=5.0,
+                              description="Regions shorter than this get no embedding of their own (s).")
     one_speaker_connectivity: float = Field(0.47, gt=0, le=2, json_schema_extra=uniform(0.2, 1.0),
                                             description="One speaker when the graph of window "
                                             "similarities (sharpened) is this well connected (its Fiedler value).")
@@ -48,7 +50,7 @@ class EmbeddedDiarizationConfig(StageConfig):
     num_speakers: int | None = Field(None, ge=1, description="Exact number of speakers, when known.")
     min_speakers: int = Field(1, ge=1, description="At least this many speakers.")
     max_speakers: int | None = Field(None, ge=1, description="At most this many speakers.")
-    min_turn: float = Field(0.5, ge=0, json_schema_extra=uniform(0.0, 1.5),
+    min_turn: float = Field(0.5, ge=0, le=60, json_schema_extra=uniform(0.0, 1.5),
                             description="Turns shorter than this join a neighbouring speaker (s).")
     overlap_margin: float = Field(0.05, ge=0, lt=1, json_schema_extra=uniform(0.0, 0.2),
                                   description="A second speaker within this cosine similarity "
@@ -66,6 +68,7 @@ class EmbeddedDiarization(DiarizationStage):
     """Speaker diarization with resemblyzer embeddings and scikit-learn clustering; runs offline on CPU."""
 
     Config = EmbeddedDiarizationConfig
+    libraries = Libraries("offline", ("torch", "resemblyzer", "sklearn", "scipy"))
 
     config: EmbeddedDiarizationConfig
 

@@ -8,6 +8,7 @@ from typing import Any
 
 from pydantic import Field
 
+from qasr_plugins.libraries import Libraries
 from qasr_plugins.stage import StageConfig, VadInput, VadStage
 from qasr_plugins.tuning import uniform
 from qasr_plugins.types import Span, SpeechRegions
@@ -17,13 +18,13 @@ class SileroVadConfig(StageConfig):
     threshold: float = Field(0.5, gt=0, lt=1, json_schema_extra=uniform(0.2, 0.9),
                              description="Speech probability above which a frame is speech.")
     neg_threshold: float | None = Field(None, gt=0, lt=1, description="Hysteresis: leave speech below this.")
-    min_speech_duration: float = Field(0.25, ge=0, json_schema_extra=uniform(0.0, 1.0),
+    min_speech_duration: float = Field(0.25, ge=0, le=60, json_schema_extra=uniform(0.0, 1.0),
                                        description="Drop speech shorter than this (s).")
-    min_silence_duration: float = Field(0.1, ge=0, json_schema_extra=uniform(0.0, 1.0),
+    min_silence_duration: float = Field(0.1, ge=0, le=60, json_schema_extra=uniform(0.0, 1.0),
                                         description="Merge across silences shorter than this (s).")
-    speech_pad: float = Field(0.03, ge=0, json_schema_extra=uniform(0.0, 0.3),
+    speech_pad: float = Field(0.03, ge=0, le=10, json_schema_extra=uniform(0.0, 0.3),
                               description="Pad each region by this much on both sides (s).")
-    max_speech_duration: float | None = Field(None, gt=0, description="Split regions longer than this (s).")
+    max_speech_duration: float | None = Field(None, gt=0, le=3600, description="Split regions longer than this (s).")
     onnx: bool = Field(False, description="Run the bundled ONNX model with onnxruntime instead of TorchScript.")
     threads: int | None = Field(None, ge=1, description="torch intra-op threads (default: torch's).")
 
@@ -32,6 +33,7 @@ class SileroVad(VadStage):
     """Silero VAD v5/v6 on 16 kHz audio, regions absolute in the recording."""
 
     Config = SileroVadConfig
+    libraries = Libraries("offline", ("torch", "silero_vad"))
 
     config: SileroVadConfig
 

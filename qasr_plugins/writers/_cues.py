@@ -32,9 +32,9 @@ class CueConfig(StageConfig):
     max_chars_per_line: int = Field(42, ge=1, description="Line width in display cells (a full-width character "
                                     "counts two: 42 cells hold 21 CJK characters).")
     max_lines: int = Field(2, ge=1)
-    max_duration: float = Field(7.0, gt=0)
+    max_duration: float = Field(7.0, gt=0, le=60)
     split_on_punctuation: bool = True
-    pause: float | None = Field(0.6, ge=0, description="Start a new cue at a silence this long (None: never).")
+    pause: float | None = Field(0.6, ge=0, le=60, description="Start a new cue at a silence this long (None: never).")
     speaker_labels: bool = True
 
 

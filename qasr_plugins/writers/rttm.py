@@ -21,7 +21,7 @@ from qasr_plugins.types import Span, Transcript, Turn
 
 class RttmConfig(StageConfig):
     source: Literal["auto", "diarization", "transcript"] = "auto"
-    merge_gap: float = Field(0.5, ge=0)
+    merge_gap: float = Field(0.5, ge=0, le=60)
     precision: int = Field(3, ge=0, le=6)
 
 

@@ -21,7 +21,7 @@ from qasr_plugins.writers.subtitles import vtt_timestamp
 class TxtConfig(StageConfig):
     speaker_template: str = "{speaker}: "
     timestamps: bool = False
-    paragraph_gap: float = Field(2.0, ge=0)
+    paragraph_gap: float = Field(2.0, ge=0, le=3600)
 
 
 class TsvConfig(StageConfig):
