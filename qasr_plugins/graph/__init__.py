@@ -37,22 +37,26 @@ from qasr_plugins.stage import KINDS, build_config
 
 
 def load_pipeline(pipeline: str | os.PathLike[str] | Mapping[str, Any], overrides: Sequence[str] = (),
-                  formats: Sequence[str] | None = None) -> PipelineSpec:
+                  formats: Sequence[str] | None = None, *, allow_env: bool = False) -> PipelineSpec:
     """Compose and validate in one step.
 
     Args:
         pipeline: A packaged name, a YAML path, or a pipeline config built in code.
         overrides: Dotlist overrides (see :func:`compose`).
         formats: Replaces ``outputs.formats`` when given.
+        allow_env: Let ``${oc.env:VAR}`` read the environment (off by default; values so filled are never shown).
 
     Raises:
         ConfigError: the composition error, or :class:`~qasr_plugins.errors.ConfigErrors` with every problem found.
     """
     source = pipeline if isinstance(pipeline, Mapping) else resolve_pipeline(pipeline)
-    config = compose(source, overrides)
+    env_paths: set[str] = set()
+    config = compose(source, overrides, allow_env=allow_env, env_paths=env_paths)
     if formats is not None:
-        config["outputs"] = {**(config.get("outputs") or {}), "formats": list(formats)}
-    return validate(config, source=str(config["name"]) if isinstance(source, Mapping) else str(source))
+        outputs = config.get("outputs")
+        config["outputs"] = {**(outputs if isinstance(outputs, Mapping) else {}), "formats": list(formats)}
+    return validate(config, source=str(config["name"]) if isinstance(source, Mapping) else str(source),
+                    env_paths=frozenset(env_paths))
 
 
 __all__ = ["KINDS", "USER_CONFIG_PATH_ENV", "GivenSpec", "NodeSpec", "PipelineSpec", "ResolvedNode", "WriterSpec",

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from qasr_plugins.errors import ConfigError, did_you_mean
+from qasr_plugins.graph import guards
 from qasr_plugins.graph.catalog import (
     PIPELINES,
     USER_CONFIG_PATH_ENV,
@@ -64,7 +65,8 @@ def available_presets(kind: str) -> list[str]:
     return sorted({f.name for f in config_files(f"stages/{kind}")})
 
 
-def compose(pipeline: str | os.PathLike[str] | Mapping[str, Any], overrides: Sequence[str] = ()) -> dict[str, Any]:
+def compose(pipeline: str | os.PathLike[str] | Mapping[str, Any], overrides: Sequence[str] = (), *,
+            allow_env: bool = False, env_paths: set[str] | None = None) -> dict[str, Any]:
     """Compose a pipeline with its stage presets and dotlist ``overrides`` into a plain dict.
 
     ``stages/asr=qwen3_asr_1.7b`` swaps a whole preset; ``stages.asr.batch_size=4`` sets one key;
@@ -76,10 +78,14 @@ def compose(pipeline: str | os.PathLike[str] | Mapping[str, Any], overrides: Seq
         pipeline: A packaged name, a YAML path, or the pipeline itself as a mapping (its ``defaults`` list is
             resolved like a file's).
         overrides: Hydra dotlist overrides.
+        allow_env: Let ``${oc.env:VAR}`` read the environment (off: ``C116``; see :mod:`.guards`).
+        env_paths: Filled with the config paths whose values came from the environment.
 
     Raises:
-        ConfigError: ``C100`` (file/preset not found, YAML error) or ``C112`` (malformed override).
+        ConfigError: ``C100`` (file/preset not found), ``C112`` (malformed override), ``C115`` (YAML error),
+            ``C116`` (environment interpolation not allowed) or ``C117`` (Hydra's own settings).
     """
+    import yaml
     from hydra import compose as hydra_compose
     from hydra.core.global_hydra import GlobalHydra
     from hydra.errors import HydraException, MissingConfigException, OverrideParseException
@@ -88,11 +94,17 @@ def compose(pipeline: str | os.PathLike[str] | Mapping[str, Any], overrides: Seq
 
     where, name, directory = _source(pipeline)
     searchpath = ",".join(f"file://{d}" for d in search_dirs())
+    guards.check_overrides(overrides, where)
     plan = plan_overrides(overrides, where)
     overrides = [*plan.swap_overrides(), *(_upsert(o) for o in plan.hydra)]
+    guard = guards.ResolverGuard(allow_env)
     GlobalHydra.instance().clear()
     try:
-        with _hydra_context(directory):
+        if directory is None:
+            guards.check_primary(pipeline, where)  # type: ignore[arg-type]
+        else:
+            guards.check_primary_file(where)
+        with _hydra_context(directory), guards.guarded_resolvers(guard):
             cfg = hydra_compose(config_name=name, overrides=[*overrides, f"hydra.searchpath=[{searchpath}]"],
                                 return_hydra_config=True)  # for the presets it chose; removed below
     except OverrideParseException as exc:
@@ -102,17 +114,23 @@ def compose(pipeline: str | os.PathLike[str] | Mapping[str, Any], overrides: Seq
         raise ConfigError(" ".join(str(exc).split("\nConfig search path")[0].split()), where=where,
                           code="C100", hint="Name an existing preset, or add one under configs/stages/<kind>/ "
                           f"or a directory on {USER_CONFIG_PATH_ENV}.") from exc
+    except yaml.YAMLError as exc:
+        raise guards.yaml_error(exc) from exc
     except (HydraException, OmegaConfBaseException, ValueError) as exc:
-        raise ConfigError(f"cannot compose: {exc}", where=where, code="C100",
-                          hint="Fix the YAML or the override named above.") from exc
+        raise guard.refused or ConfigError(f"cannot compose: {exc}", where=where, code="C100",
+                                           hint="Fix the YAML or the override named above.") from exc
     finally:
         GlobalHydra.instance().clear()
     check_chosen_presets(_pop_choices(cfg), plan.swaps)
     delete_keys(cfg, plan.deletions, where)
     try:
-        data = OmegaConf.to_container(cfg, resolve=True)
+        with guards.guarded_resolvers(guard):
+            data = OmegaConf.to_container(cfg, resolve=True)
     except OmegaConfBaseException as exc:
-        raise ConfigError(f"cannot resolve interpolation: {exc}", where=where, code="C100") from exc
+        raise guard.refused or ConfigError(f"cannot resolve interpolation: {exc}", where=where,
+                                           code="C100") from exc
+    if env_paths is not None:
+        env_paths |= guard.env_paths
     assert isinstance(data, dict)
     data.setdefault("name", name)
     return data

@@ -15,6 +15,10 @@ from qasr_plugins.stage import KINDS, AnyOf, build_config
 def pick_transcript_node(nodes: Mapping[str, NodeSpec], chosen: Any, errors: list[ConfigError]) -> str | None:
     """``outputs.transcript`` when set, else the one transcript-producing node nothing consumes (if any)."""
     producers = [n for n in nodes.values() if KINDS[n.kind].document_part == "transcript"]
+    if chosen is not None and not isinstance(chosen, str):
+        errors.append(ConfigError(f"must be a node name, got {type(chosen).__name__}.", where="outputs.transcript",
+                                  code="C103", hint="Name the node whose transcript the writers get."))
+        return None
     if chosen is not None:
         if chosen not in nodes or nodes[chosen] not in producers:
             errors.append(ConfigError(f"{chosen!r} is not a node that produces a transcript.",
@@ -32,14 +36,28 @@ def pick_transcript_node(nodes: Mapping[str, NodeSpec], chosen: Any, errors: lis
     return sinks[0] if sinks else None
 
 
+def format_list(value: Any, errors: list[ConfigError]) -> list[str]:
+    """``outputs.formats`` (a list of names or a comma list; absent: ``json``) as names; a ``C103`` when it is of
+    another type, holds anything but names, or is empty (a run that writes nothing)."""
+    if value is None:
+        return ["json"]
+    names = [f.strip() for f in value.split(",") if f.strip()] if isinstance(value, str) else value
+    if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+        errors.append(ConfigError(f"must be a list of format names, got {value!r}.", where="outputs.formats",
+                                  code="C103", hint="E.g. 'outputs.formats=[json,srt]'; see 'qasr plugins writer'."))
+        return []
+    if not names:
+        errors.append(ConfigError("no output formats: nothing would be written.", where="outputs.formats",
+                                  code="C103", hint="Name at least one, e.g. 'outputs.formats=[json]'."))
+    return names
+
+
 def resolve_writers(outputs: Mapping[str, Any], doc_caps: frozenset[str],
                     errors: list[ConfigError]) -> list[WriterSpec]:
     """A writer for each of ``outputs.formats`` (default ``json``), its settings validated and its requirements
     met by the document's parts and capabilities ``doc_caps``. Settings under ``outputs.writers`` of a registered
     format not written this time are validated too."""
-    formats = outputs.get("formats", ["json"])
-    if isinstance(formats, str):
-        formats = [f.strip() for f in formats.split(",") if f.strip()]
+    formats = format_list(outputs.get("formats"), errors)
     settings_by_format = as_mapping(outputs.get("writers"), "outputs.writers", errors)
     registered = {e.name for e in registry.entries("writer")}
     for fmt in settings_by_format:  # settings of formats not written this time are validated all the same

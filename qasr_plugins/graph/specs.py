@@ -6,6 +6,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from qasr_plugins.errors import StageError
+from qasr_plugins.graph.guards import redact
+from qasr_plugins.libraries import missing_library
 from qasr_plugins.registry import PluginEntry
 from qasr_plugins.stage import Stage, StageConfig, Writer
 
@@ -74,9 +77,30 @@ class PipelineSpec:
     batch_files: int = 4
     source: str = ""
     given: tuple[GivenSpec, ...] = ()
+    #: Config paths whose values came from the environment (``allow_env``): never shown.
+    env_paths: frozenset[str] = frozenset()
 
     def node(self, name: str) -> NodeSpec:
         return next(n for n in self.nodes if n.name == name)
+
+    def public_settings(self, settings_path: str, config: StageConfig) -> dict[str, Any]:
+        """``config`` as JSON for provenance and summaries, values filled from the environment redacted."""
+        settings = config.model_dump(mode="json")
+        return redact(settings, set(self.env_paths), settings_path) if self.env_paths else settings
+
+    def missing_libraries(self) -> list[StageError]:
+        """An ``S410`` for each node whose stage's declared libraries are not installed (nothing is imported)."""
+        found = []
+        for node in self.nodes:
+            libraries = node.stage_class.libraries
+            missing = libraries.missing() if libraries is not None else ()
+            if missing:
+                found.append(missing_library(node.stage_name, libraries, missing).located(node.settings_path))
+        return found
+
+    def public_config(self) -> dict[str, Any]:
+        """The composed config, values filled from the environment redacted."""
+        return redact(dict(self.config), set(self.env_paths))
 
     def describe(self) -> str:
         """A human-readable summary: given values, nodes, edges, stage names, every effective setting, outputs."""
@@ -88,12 +112,12 @@ class PipelineSpec:
         for node in self.nodes:
             edges = ", ".join(f"{port} <- {src}" for port, src in node.inputs.items()) or "audio"
             lines.append(f"  {node.name}: {node.kind} {node.stage_name} [{node.entry.origin}]  inputs: {edges}")
-            for key, value in node.config.model_dump(mode="json").items():
+            for key, value in self.public_settings(node.settings_path, node.config).items():
                 lines.append(f"      {node.settings_path}.{key} = {value!r}")
             lines.append(f"      provides: {', '.join(sorted(node.capabilities)) or '-'}")
         lines.append(f"transcript from: {self.transcript_node or '-'}")
         lines.append("outputs: " + (", ".join(w.format for w in self.writers) or "-"))
         for writer in self.writers:
-            for key, value in writer.config.model_dump(mode="json").items():
+            for key, value in self.public_settings(f"outputs.writers.{writer.format}", writer.config).items():
                 lines.append(f"      outputs.writers.{writer.format}.{key} = {value!r}")
         return "\n".join(lines)

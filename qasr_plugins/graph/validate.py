@@ -13,14 +13,22 @@ from typing import Any
 
 from qasr_plugins import registry
 from qasr_plugins.errors import ConfigError, ConfigErrors, PluginError, did_you_mean
+from qasr_plugins.graph.guards import scrub
 from qasr_plugins.graph.outputs import pick_transcript_node, resolve_writers
 from qasr_plugins.graph.sections import GIVEN_KEYS, NODE_KEYS, Sections, as_mapping, read_sections, unknown_keys
 from qasr_plugins.graph.specs import GivenSpec, NodeSpec, PipelineSpec, ResolvedNode
 from qasr_plugins.stage import KINDS, NODE_KINDS, PART_TYPES, build_config
 
 
-def validate(config: Mapping[str, Any], *, source: str = "") -> PipelineSpec:
+def validate(config: Mapping[str, Any], *, source: str = "",
+             env_paths: frozenset[str] = frozenset()) -> PipelineSpec:
     """Check a composed pipeline config and resolve every stage through the registry (no model is loaded).
+
+    Args:
+        config: The composed config.
+        source: Where it came from (a file, a name), for messages.
+        env_paths: Its paths filled from the environment (see :func:`compose`): their values are kept out of
+            errors, :meth:`PipelineSpec.describe` and provenance.
 
     Raises:
         ConfigErrors: every problem found, each with its code and config path.
@@ -32,21 +40,22 @@ def validate(config: Mapping[str, Any], *, source: str = "") -> PipelineSpec:
     wire(resolved, sections.graph, given, errors)
     order = topological_order({n: list(node.inputs.values()) for n, node in resolved.items()}, errors)
     if errors:
-        raise ConfigErrors(errors)
+        raise ConfigErrors(scrub(errors, config, env_paths))
     nodes = check_capabilities([resolved[n] for n in order], given, errors)
     transcript_node = pick_transcript_node(nodes, sections.outputs.get("transcript"), errors)
     doc_caps = frozenset({KINDS[n.kind].document_part for n in nodes.values()}
                          | (nodes[transcript_node].capabilities if transcript_node else set()))
     writers = resolve_writers(sections.outputs, doc_caps, errors)
     batch_files = sections.run.get("batch_files", 4)
-    if not isinstance(batch_files, int) or batch_files < 1:
-        errors.append(ConfigError("must be a positive integer.", where="run.batch_files", code="C103"))
+    if not isinstance(batch_files, int) or isinstance(batch_files, bool) or batch_files < 1:
+        errors.append(ConfigError(f"must be a positive integer, got {batch_files!r}.", where="run.batch_files",
+                                  code="C103"))
     if errors:
-        raise ConfigErrors(errors)
+        raise ConfigErrors(scrub(errors, config, env_paths))
     return PipelineSpec(name=str(config.get("name", "pipeline")), nodes=tuple(nodes[n] for n in order),
                         writers=tuple(writers), config=dict(config), transcript_node=transcript_node,
                         batch_files=batch_files, source=source,
-                        given=tuple(given.values()))
+                        given=tuple(given.values()), env_paths=env_paths)
 
 
 def resolve_given(section: Mapping[str, Any], graph: Mapping[str, Any],
@@ -103,6 +112,11 @@ def resolve_node(node_name: str, node: Mapping[str, Any], stages: Mapping[str, A
     settings_path = f"stages.{stage_key}"
     settings = dict(as_mapping(stages.get(stage_key), settings_path, errors))
     stage_name = settings.pop("name", None)
+    if stage_name is not None and not isinstance(stage_name, str):
+        errors.append(ConfigError(f"must be a stage name, got {type(stage_name).__name__}.",
+                                  where=f"{settings_path}.name", code="C103",
+                                  hint=f"Name a registered {kind} stage ('qasr plugins {kind}')."))
+        return None
     if stage_key not in stages or not stage_name:
         errors.append(ConfigError(f"node {node_name!r} has no stage settings with a 'name'.",
                                   where=f"{settings_path}.name", code="C101",
