@@ -87,10 +87,14 @@ def delete_keys(cfg: Any, keys: Sequence[str], where: str) -> None:
         ConfigError: ``C112`` when a key is not in the config.
     """
     from omegaconf import DictConfig, OmegaConf, open_dict
+    from omegaconf.errors import OmegaConfBaseException
 
     for key in keys:
         parent, _, leaf = key.rpartition(".")
-        node = OmegaConf.select(cfg, parent, throw_on_missing=False)
+        try:
+            node = OmegaConf.select(cfg, parent, throw_on_missing=False)
+        except OmegaConfBaseException:  # an interpolation on the way that does not resolve
+            node = None
         if not isinstance(node, DictConfig) or leaf not in node.keys():  # noqa: SIM118 - "in" hides "???" values
             raise ConfigError(f"cannot delete {key!r}: the composed config has no such key.", where=where,
                               code="C112", hint="Check the key's path with 'qasr validate <pipeline> --json'.")
