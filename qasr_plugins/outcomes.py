@@ -17,6 +17,8 @@ class FileOutcome:
     Attributes:
         redone: Why earlier outputs of this input were not trusted (a :mod:`~qasr_plugins.completion` reason such
             as ``"pipeline changed"``), or empty.
+        warnings: What looked wrong without failing the input (a WAV header declaring too little audio, an error
+            file that could not be written).
     """
 
     uri: str
@@ -26,10 +28,12 @@ class FileOutcome:
     error: dict[str, str] | None = None
     wall_time: float = 0.0
     redone: str = ""
+    warnings: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return {"uri": self.uri, "source": self.source, "status": self.status, "outputs": list(self.outputs),
-                "error": self.error, "wall_time": self.wall_time, "redone": self.redone or None}
+                "error": self.error, "wall_time": self.wall_time, "redone": self.redone or None,
+                "warnings": list(self.warnings)}
 
 
 @dataclass(frozen=True)

@@ -25,12 +25,15 @@ from qasr_plugins.errors import InputError, OutputError, QasrError, StageError
 from qasr_plugins.graph import NodeSpec, PipelineSpec
 from qasr_plugins.inputs import InputItem
 from qasr_plugins.outcomes import FileOutcome, Plan, RunInterrupted, RunSummary
-from qasr_plugins.rundir import claim, interruptible
+from qasr_plugins.rundir import STATE_DIR, claim, interruptible
 from qasr_plugins.stage import KINDS, Stage, Writer
 from qasr_plugins.types import Audio, StageRecord
 
-ERROR_SUFFIX = "error.json"
-SUMMARY_FILE = "qasr-summary.json"
+SUMMARY_FILE = f"{STATE_DIR}/summary.json"
+"""The run summary, relative to the output directory: beside no input's outputs, so none can collide with it."""
+ERRORS_DIR = f"{STATE_DIR}/errors"
+"""Where a failed input's ``<uri>.json`` error file goes, relative to the output directory."""
+
 
 
 def _version() -> str | None:
@@ -172,7 +175,7 @@ class Executor:
 
         transcript = values.get(self.spec.transcript_node) if self.spec.transcript_node else None
         return ResultDocument(uri=audio.uri, audio=AudioInfo(audio.path, audio.duration, audio.sample_rate,
-                                                             audio.offset),
+                                                             audio.offset, audio.warnings),
                               speech=first("vad"), diarization=first("diarization"), transcript=transcript,
                               provenance=tuple(records), pipeline=self.spec.name, qasr_version=self._qasr_version)
 
@@ -215,7 +218,14 @@ def batches(spec: PipelineSpec, pending: Sequence[InputItem]) -> list[list[Input
     return [list(pending[i:i + spec.batch_files]) for i in range(0, len(pending), spec.batch_files)]
 
 
+def error_path(output_dir: Path, uri: str) -> Path:
+    """The error file of a failed input: ``DIR/.qasr/errors/<uri>.json``."""
+    return output_dir / ERRORS_DIR / f"{uri}.json"
+
+
 def report(outcome: FileOutcome, log: Callable[[str], None]) -> None:
+    for warning in outcome.warnings:
+        log(f"WARNING {outcome.source}: {warning}")
     if outcome.status == "failed" and outcome.error:
         log(f"FAILED {outcome.source}: [{outcome.error['code']}] {outcome.error['message']}")
 
@@ -253,8 +263,8 @@ def run_files(executor: Executor, items: Sequence[InputItem], output_dir: str | 
 
     The run holds the directory (:func:`qasr_plugins.rundir.claim`: one run at a time, temporary files of killed
     runs removed), then loads the stages if any input is to be processed. A rerun skips items whose completion
-    records verify and redoes the others (``overwrite`` redoes all). Failures leave ``<uri>.error.json`` with the coded error; a run summary is written to
-    ``qasr-summary.json``, also when SIGINT or SIGTERM stops the run.
+    records verify and redoes the others (``overwrite`` redoes all). Failures leave ``.qasr/errors/<uri>.json`` with the coded error; a run summary is written to
+    ``.qasr/summary.json``, also when SIGINT or SIGTERM stops the run.
 
     Raises:
         OutputError: ``O504`` when another run holds ``output_dir``.
@@ -301,14 +311,16 @@ def process_batch(executor: Executor, batch: Sequence[InputItem], output_dir: Pa
     loaded: list[InputItem] = []
     for item in batch:
         try:
+            if item.error is not None:
+                raise item.error
             audios.append(load_audio(item.path, uri=item.uri, offset=item.offset, duration=item.duration))
             loaded.append(item)
-        except QasrError as exc:
-            yield _failed(item, exc, output_dir, started)
+        except Exception as exc:  # noqa: BLE001 - one unreadable input never stops the batch
+            yield _failed(item, _unexpected(exc, item, "reading"), output_dir, started)
     if not audios:
         return
-    results = executor.process(audios, on_stage=on_stage)
-    for item, result in zip(loaded, results, strict=True):
+    results = _process(executor, audios, loaded, on_stage)
+    for item, audio, result in zip(loaded, audios, results, strict=True):
         if isinstance(result, QasrError):
             yield _failed(item, result, output_dir, started)
             continue
@@ -328,9 +340,35 @@ def process_batch(executor: Executor, batch: Sequence[InputItem], output_dir: Pa
             yield _failed(item, OutputError(f"a writer failed: {type(exc).__name__}: {exc}", where=item.path,
                                             code="O502"), output_dir, started)
             continue
-        (output_dir / f"{item.uri}.{ERROR_SUFFIX}").unlink(missing_ok=True)
+        error_path(output_dir, item.uri).unlink(missing_ok=True)
         yield FileOutcome(item.uri, item.path, "done", tuple(map(str, written)), None,
-                          time.perf_counter() - started)
+                          time.perf_counter() - started, warnings=audio.warnings)
+
+
+def _unexpected(exc: Exception, item: InputItem, doing: str) -> QasrError:
+    """``exc`` when it is coded, else an ``S408`` naming its type and message."""
+    if isinstance(exc, QasrError):
+        return exc
+    detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+    return StageError(f"unexpected error while {doing} this input: {detail}", where=item.path, code="S408",
+                      hint="Please report it; other inputs are unaffected.")
+
+
+def _process(executor: Executor, audios: list[Audio], items: list[InputItem],
+             on_stage: Callable[[str], None] | None) -> list[ResultDocument | QasrError]:
+    """:meth:`Executor.process` on the batch; when that raises, file by file, so only the failing file fails."""
+    try:
+        return executor.process(audios, on_stage=on_stage)
+    except Exception as exc:  # noqa: BLE001 - isolated below
+        if len(audios) == 1:
+            return [_unexpected(exc, items[0], "processing")]
+    results: list[ResultDocument | QasrError] = []
+    for audio, item in zip(audios, items, strict=True):
+        try:
+            results.extend(executor.process([audio], on_stage=on_stage))
+        except Exception as exc:  # noqa: BLE001 - recorded as this file's failure
+            results.append(_unexpected(exc, item, "processing"))
+    return results
 
 
 def write_document(executor: Executor, document: ResultDocument, output_dir: Path) -> list[Path]:
@@ -342,11 +380,13 @@ def write_document(executor: Executor, document: ResultDocument, output_dir: Pat
 def _failed(item: InputItem, error: QasrError, output_dir: Path, started: float) -> FileOutcome:
     """The failed outcome of ``item``; its error file is written when it can be (a full disk keeps the outcome)."""
     record = {"uri": item.uri, "source": item.path, "error": error.to_dict()}
+    warnings: tuple[str, ...] = ()
     try:
-        write_atomic(output_dir / f"{item.uri}.{ERROR_SUFFIX}", json.dumps(record, indent=2, ensure_ascii=False))
-    except OutputError:
-        pass
-    return FileOutcome(item.uri, item.path, "failed", (), error.to_dict(), time.perf_counter() - started)
+        write_atomic(error_path(output_dir, item.uri), json.dumps(record, indent=2, ensure_ascii=False))
+    except OutputError as exc:
+        warnings = (f"its error file was not written: {exc.render()}",)
+    return FileOutcome(item.uri, item.path, "failed", (), error.to_dict(), time.perf_counter() - started,
+                       warnings=warnings)
 
 
 def _collect(spec: PipelineSpec, output_dir: Path) -> None:

@@ -27,7 +27,8 @@ class Audio:
     """Mono float32 audio at :data:`SAMPLE_RATE`.
 
     ``offset`` is where ``waveform[0]`` lies in the recording, so spans derived from this audio are absolute.
-    ``duration`` of the recording is ``offset + len(waveform) / sample_rate`` at most.
+    ``duration`` of the recording is ``offset + len(waveform) / sample_rate`` at most. ``warnings`` are what the
+    decoder found doubtful about the file (e.g. a header declaring less audio than the file holds).
     """
 
     uri: str
@@ -35,6 +36,7 @@ class Audio:
     sample_rate: int = SAMPLE_RATE
     offset: float = 0.0
     path: str | None = None
+    warnings: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         wave = np.asarray(self.waveform)

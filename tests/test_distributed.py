@@ -40,7 +40,7 @@ def test_ray_run_matches_local_semantics(fake_pipeline: Path, local_ray, tmp_pat
     summary = run_on_ray(spec, items, out, workers=2, progress=False)
     assert summary.line() == "4 done, 0 skipped, 1 failed"
     assert [o.uri for o in summary.outcomes] == ["a", "b", "bad_c", "d", "e"]  # input order, whatever finished first
-    assert json.loads((out / "bad_c.error.json").read_text())["error"]["code"] == "S401"
+    assert json.loads((out / ".qasr" / "errors" / "bad_c.json").read_text())["error"]["code"] == "S401"
     assert ResultDocument.load(out / "e.json").transcript is not None
     again = run_on_ray(spec, items, out, workers=2, progress=False)
     assert again.line() == "0 done, 4 skipped, 1 failed"

@@ -47,11 +47,11 @@ def test_batch_goes_on_after_failures_and_records_them(fake_pipeline: Path, corp
     for uri in "abd":
         doc = ResultDocument.load(out / f"{uri}.json")
         assert doc.transcript and doc.speech and doc.diarization
-    bad = json.loads((out / "bad_c.error.json").read_text())
+    bad = json.loads((out / ".qasr" / "errors" / "bad_c.json").read_text())
     assert bad["error"]["code"] == "S401" and "fake failure" in bad["error"]["message"]
     assert "asr" in bad["error"]["message"]
-    assert json.loads((out / "e.error.json").read_text())["error"]["code"] == "I301"
-    summary_file = json.loads((out / "qasr-summary.json").read_text())
+    assert json.loads((out / ".qasr" / "errors" / "e.json").read_text())["error"]["code"] == "I301"
+    summary_file = json.loads((out / ".qasr" / "summary.json").read_text())
     assert summary_file["summary"] == "3 done, 0 skipped, 2 failed"
     assert not list(out.rglob("*.part")) and [p.name for p in out.glob(".*")] == [".qasr"]  # the run's state only
 
