@@ -63,3 +63,18 @@ def test_tiny_nemo_files_load_without_opt_in(tiny_ctc: Path) -> None:
     from qasr_plugins.adapters.nemo.loading import check_nemo_file
 
     check_nemo_file(str(tiny_ctc))  # weights-only: a state dict of tensors
+
+
+def test_the_clustering_diarizer_loads_a_speaker_model_that_runs_code_only_with_opt_in(tmp_path: Path) -> None:
+    from qasr_plugins.adapters.nemo.clustering import NemoClustering
+    from qasr_plugins.adapters.nemo.tiny import build_tiny_speaker_model
+
+    safe = build_tiny_speaker_model(tmp_path / "speaker.nemo")
+    NemoClustering(model=str(safe)).ensure_loaded()
+    marker = tmp_path / "ran"
+    model = _planted_copy(safe, tmp_path / "planted.nemo", marker)
+    with pytest.raises(StageError) as info:
+        NemoClustering(model=str(model)).ensure_loaded()
+    assert info.value.code == "S407" and not marker.exists()
+    NemoClustering(model=str(model), trust_checkpoint=True).ensure_loaded()
+    assert marker.exists()

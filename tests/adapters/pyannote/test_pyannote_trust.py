@@ -120,3 +120,16 @@ def test_the_setting_is_validated_with_the_rest_of_the_config() -> None:
     with pytest.raises(ConfigError) as info:
         build_config(PyannoteDiarization, {"trust_checkpoint": "perhaps"}, "stages.diar", "pyannote.diarization")
     assert info.value.code == "C103" and "stages.diar.trust_checkpoint" in str(info.value)
+
+
+def test_the_vad_stage_loads_a_segmentation_that_runs_code_only_with_opt_in(tiny: Path, tmp_path: Path) -> None:
+    from qasr_plugins.adapters.pyannote.vad import PyannoteVad
+
+    PyannoteVad(checkpoint=str(tiny), subfolder="segmentation").ensure_loaded()  # the tiny model is safe
+    marker = tmp_path / "ran"
+    _plant_segmentation(tiny, marker)
+    with pytest.raises(StageError) as info:
+        PyannoteVad(checkpoint=str(tiny), subfolder="segmentation").ensure_loaded()
+    assert info.value.code == "S407" and info.value.where == "checkpoint" and not marker.exists()
+    PyannoteVad(checkpoint=str(tiny), subfolder="segmentation", trust_checkpoint=True).ensure_loaded()
+    assert marker.exists()
