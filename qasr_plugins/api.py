@@ -31,9 +31,10 @@ class Pipeline:
 
     @classmethod
     def from_config(cls, pipeline: str | os.PathLike[str] = "vad", overrides: Sequence[str] = (),
-                    formats: Sequence[str] | None = None) -> Pipeline:
-        """Compose and validate ``pipeline`` (a packaged name or a YAML path) with dotlist ``overrides``."""
-        return cls(load_pipeline(pipeline, overrides, formats))
+                    formats: Sequence[str] | None = None, *, allow_env: bool = False) -> Pipeline:
+        """Compose and validate ``pipeline`` (a packaged name or a YAML path) with dotlist ``overrides``;
+        ``allow_env`` lets ``${oc.env:VAR}`` read the environment (values so filled are never shown)."""
+        return cls(load_pipeline(pipeline, overrides, formats, allow_env=allow_env))
 
     @property
     def executor(self) -> Executor:

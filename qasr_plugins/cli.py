@@ -21,6 +21,8 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_
                   help="qasr: who said what, when. Compose VAD, diarization, ASR, alignment and writers.")
 
 EXIT_FAILED_FILES = 1
+ALLOW_ENV_HELP = ("Let ${oc.env:VAR} in the pipeline, its presets and overrides read environment variables (off: "
+                  "C116). Only for trusted configs; values so filled are never shown.")
 
 
 def split_overrides(arguments: list[str]) -> tuple[list[str], list[str]]:
@@ -105,12 +107,16 @@ def validate(
                                                                  "stages/<kind>=<preset>.")] = None,
     format: Annotated[list[str] | None, typer.Option("--format", "-f", help="Output formats (comma list).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the composed config as JSON.")] = False,
+    allow_env: Annotated[bool, typer.Option("--allow-env", help=ALLOW_ENV_HELP)] = False,
 ) -> None:
-    """Compose and validate a pipeline without loading any model; print the resolved graph or the errors."""
+    """Compose and validate a pipeline without loading any model; print the resolved graph or the errors, and warn
+    of stages whose libraries are not installed."""
     from qasr_plugins.graph import load_pipeline
 
-    spec = load_pipeline(pipeline, overrides or [], _formats(format))
-    typer.echo(json.dumps(spec.config, indent=2, default=str) if as_json else spec.describe())
+    spec = load_pipeline(pipeline, overrides or [], _formats(format), allow_env=allow_env)
+    typer.echo(json.dumps(spec.public_config(), indent=2, default=str) if as_json else spec.describe())
+    for missing in spec.missing_libraries():
+        typer.echo(f"warning: {missing.render()}", err=True)
 
 
 @app.command(context_settings={"allow_interspersed_args": True})
@@ -135,6 +141,7 @@ def run(
         "--trust-checkpoints", help="Set trust_checkpoint on every stage that has it: load pickle-based "
                                     "checkpoints (and pyannote config classes) that can run code. Only for "
                                     "trusted files.")] = False,
+    allow_env: Annotated[bool, typer.Option("--allow-env", help=ALLOW_ENV_HELP)] = False,
 ) -> None:
     """Run a pipeline over inputs, writing DIR/<uri>.<ext> per format. Exit 1 if any input failed, 2 if nothing
     could run, 130/143 when SIGINT/SIGTERM stopped it (the summary says interrupted)."""
@@ -148,11 +155,12 @@ def run(
         raise InputError("no inputs given.", code="I304", hint="Name audio files, directories, globs or a "
                          "JSONL manifest after the pipeline.")
     check_output_dir(output_dir)
-    pipe = Pipeline.from_config(pipeline, overrides, _formats(format))
+    pipe = Pipeline.from_config(pipeline, overrides, _formats(format), allow_env=allow_env)
     if trust_checkpoints:
         from qasr_plugins.trust import trust_overrides
 
-        pipe = Pipeline.from_config(pipeline, [*overrides, *trust_overrides(pipe.spec)], _formats(format))
+        pipe = Pipeline.from_config(pipeline, [*overrides, *trust_overrides(pipe.spec)], _formats(format),
+                                    allow_env=allow_env)
     items = collect_inputs(inputs, spec=pipe.spec, keep_going=True)  # an unusable input fails alone
     try:
         if use_ray:

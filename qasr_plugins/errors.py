@@ -157,7 +157,8 @@ FAMILIES: MappingProxyType[str, type[QasrError]] = MappingProxyType(
 _C, _P, _I, _S, _O = ConfigError, PluginError, InputError, StageError, OutputError
 
 _TABLE: tuple[ErrorCode, ...] = (
-    ErrorCode("C100", _C, "pipeline or preset not found, YAML that does not parse, several errors at once", "use `qasr pipelines`, fix the path or YAML", base=True),
+    ErrorCode("C100", _C, "pipeline or preset not found, a config that cannot be composed, several errors at once",
+              "use `qasr pipelines`, fix the path or YAML", base=True),
     ErrorCode("C101", _C, "unknown stage name in `stages.<key>.name` (closest names suggested), or a node without "
               "stage settings", "`qasr plugins <kind>`; install the plugin"),
     ErrorCode("C102", _C, "unknown setting / stale key left by a previous preset (exact path)",
@@ -180,6 +181,13 @@ _TABLE: tuple[ErrorCode, ...] = (
               "`key.path=value`, `group/option=preset`, `+key=value`, `~key`"),
     ErrorCode("C113", _C, "stage settings that no graph node uses", "add the node or remove the settings"),
     ErrorCode("C114", _C, "several nodes produce a final transcript", "set `outputs.transcript=<node>`"),
+    ErrorCode("C115", _C, "YAML that does not parse, or a tag such as `!!python/object` (never constructed), in a "
+              "pipeline file or preset (`file:line` named)", "fix the YAML at that line; plain YAML only"),
+    ErrorCode("C116", _C, "`${oc.env:VAR}` in a pipeline, preset or override while environment interpolation is off "
+              "(the config path named, never the value)", "if you trust the config: `qasr run --allow-env` / "
+              "`Pipeline.from_config(..., allow_env=True)`"),
+    ErrorCode("C117", _C, "Hydra's own settings in a pipeline: a `hydra` key, a `hydra/...` defaults entry, a "
+              "`hydra.*` override, `${hydra:...}`", "remove it; preset directories go on `QASR_CONFIG_PATH`"),
     ErrorCode("C140", _C, "unsupported language passed to `qasr_plugins.languages.language_name` from Python "
               "(closest suggested); in a pipeline config it is reported as `C103` on the `language` setting",
               "a BCP-47 tag or a Qwen language name, or null for language ID"),
@@ -330,6 +338,15 @@ with `stage:`). Errors about an input name the file or uri instead.
 Codes `X900`–`X999` of every family (`S901`, `C950` …) belong to plugins: a third-party stage raises them with
 the family's class (a `StageError` with code `S901`, `where` relative to the stage's settings) and documents them
 itself; qasr never uses them.
+
+Configs are data, never code. YAML is only read with a safe loader: a `!!python/object` (or any other custom)
+tag constructs nothing and, like a syntax error, is a `C115` naming the file and line. `${oc.env:VAR}` is off in
+pipeline files, presets and overrides (`C116`, naming the config path, never a value): a trusted config opts in
+with `qasr run --allow-env` / `qasr validate --allow-env` or `Pipeline.from_config(..., allow_env=True)`, and the
+values it fills are shown as `<from environment>` in `qasr validate`, in errors and in the result document's
+provenance. Hydra's own settings are qasr's to set: a `hydra` key or `hydra/...` defaults entry in a pipeline, a
+`hydra.*` or `hydra/...` override and `${hydra:...}` are a `C117` (preset directories go on `QASR_CONFIG_PATH`).
+Numbers in stage and writer settings must be finite (`1e400`, `.inf`, `.nan` are a `C103`).
 
 This page is generated from the table in `qasr_plugins/errors.py`:
 `python -m qasr_plugins.errors --markdown > docs/errors.md`. A family's base code (marked *base*) is used when

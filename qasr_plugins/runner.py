@@ -167,7 +167,7 @@ class Executor:
         return StageRecord(node=node.name, kind=node.kind, name=node.stage_name,
                            distribution=node.entry.distribution, version=node.entry.version,
                            model=stage.model_id(), config_hash=node.config.digest(), wall_time=seconds,
-                           settings=node.config.model_dump(mode="json"))
+                           settings=self.spec.public_settings(node.settings_path, node.config))
 
     def _document(self, audio: Audio, values: dict[str, Any], records: list[StageRecord]) -> ResultDocument:
         def first(kind: str) -> Any:
