@@ -62,13 +62,11 @@ class AlignerConfig(StageConfig):
                                                      max_char_duration=self.max_char_duration))
 
 
-def load_fallback(name: str | None, settings: Mapping[str, Any], own_name: str) -> Fallback | None:
-    """The fallback align stage, built through the registry and loaded; ``None`` when none is configured."""
+def load_fallback(name: str | None, settings: Mapping[str, Any]) -> Fallback | None:
+    """The fallback align stage, built through the registry and loaded; ``None`` when none is configured (the name
+    and settings were validated with the aligner's own settings)."""
     if name is None:
         return None
-    if name == own_name:
-        raise ConfigError(f"an aligner cannot fall back to itself ({name!r}).", where="fallback", code="C150",
-                          hint="Name another align stage, e.g. 'ctc.aligner', or remove 'fallback'.")
     from qasr_plugins import registry
 
     stage = registry.load("align", name)(**dict(settings))

@@ -96,7 +96,7 @@ class Qwen3ForcedAligner(AlignStage):
         loading ``model``; the stage counts as loaded (its fallback, if any, is loaded here)."""
         cfg = self.config
         self.backend = Qwen3AlignerBackend(model, processor, cfg.korean_dictionary)
-        self.fallback = load_fallback(cfg.fallback, cfg.fallback_settings, "qwen3.forced_aligner")
+        self.fallback = load_fallback(cfg.fallback, cfg.fallback_settings)
         self._loaded = True
 
     def process(self, batch: Sequence[AlignInput]) -> list[Transcript]:

@@ -71,7 +71,7 @@ class CtcAligner(AlignStage):
             torch.set_num_threads(cfg.threads)
         self.backend = CtcBackend(load_ctc_model(str(cfg.model), cfg.device, trust=cfg.trust_checkpoint),
                                   cfg.word_delimiter)
-        self.fallback = load_fallback(cfg.fallback, cfg.fallback_settings, "ctc.aligner")
+        self.fallback = load_fallback(cfg.fallback, cfg.fallback_settings)
 
     def process(self, batch: Sequence[AlignInput]) -> list[Transcript]:
         cfg = self.config
