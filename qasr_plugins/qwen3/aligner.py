@@ -18,15 +18,16 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import Field, field_validator
 
-from qasr_plugins.alignment.config import AlignerConfig, load_fallback
-from qasr_plugins.alignment.engine import AlignRequest, align_transcript
+from qasr_plugins.alignment.config import AlignerConfig
+from qasr_plugins.alignment.engine import AlignRequest
 from qasr_plugins.alignment.qc import fix_monotonic
+from qasr_plugins.alignment.stage import BackendAligner
 from qasr_plugins.alignment.text import Unit, split_units
 from qasr_plugins.libraries import Libraries
 from qasr_plugins.qwen3.languages import ALIGNER_TAGS, aligner_supports
-from qasr_plugins.stage import LANGUAGE, TEXT, AlignInput, AlignStage, StageConfig
+from qasr_plugins.stage import LANGUAGE, TEXT, StageConfig
 from qasr_plugins.trust import trust_field
-from qasr_plugins.types import Span, Transcript
+from qasr_plugins.types import Span
 
 DEFAULT_MODEL = "Qwen/Qwen3-ForcedAligner-0.6B-hf"
 AUDIO_PROMPT = "<|audio_start|><|audio_pad|><|audio_end|>"
@@ -59,7 +60,7 @@ class Qwen3AlignerConfig(AlignerConfig):
         return value
 
 
-class Qwen3ForcedAligner(AlignStage):
+class Qwen3ForcedAligner(BackendAligner):
     """Times the words (CJK: characters) of a transcript with Qwen3-ForcedAligner."""
 
     Config = Qwen3AlignerConfig
@@ -79,29 +80,19 @@ class Qwen3ForcedAligner(AlignStage):
                     "(qwen3.asr) or set the aligner's 'language' (e.g. stages.align.language=en).")
         return super().unmet_hint(port, capability)
 
-    def load(self) -> None:
-        cfg = self.config
-        import torch
-
+    def load_backend(self) -> Qwen3AlignerBackend:
         from qasr_plugins.qwen3.loading import load_model
 
-        if cfg.threads:
-            torch.set_num_threads(cfg.threads)
+        cfg = self.config
         loaded = load_model(cfg.model, kind="forced_aligner", revision=cfg.revision, cache_dir=cfg.cache_dir,
                             dtype=cfg.dtype, device=cfg.device, trust=cfg.trust_checkpoint)
-        self.attach(loaded.model, loaded.processor)
+        return Qwen3AlignerBackend(loaded.model, loaded.processor, cfg.korean_dictionary)
 
     def attach(self, model: Any, processor: Any) -> None:
         """Run an already loaded aligner model and processor (e.g. ones restored from a ``.nemo`` file) instead of
         loading ``model``; the stage counts as loaded (its fallback, if any, is loaded here)."""
-        cfg = self.config
-        self.backend = Qwen3AlignerBackend(model, processor, cfg.korean_dictionary)
-        self.fallback = load_fallback(cfg.fallback, cfg.fallback_settings)
+        self.use(Qwen3AlignerBackend(model, processor, self.config.korean_dictionary))
         self._loaded = True
-
-    def process(self, batch: Sequence[AlignInput]) -> list[Transcript]:
-        cfg = self.config
-        return [align_transcript(self.backend, item, cfg.flow(), self.fallback) for item in batch]
 
 
 class Qwen3AlignerBackend:

@@ -17,12 +17,13 @@ from typing import Any
 
 from pydantic import Field, field_validator
 
-from qasr_plugins.alignment.config import AlignerConfig, load_fallback
-from qasr_plugins.alignment.engine import AlignRequest, align_transcript
+from qasr_plugins.alignment.config import AlignerConfig
+from qasr_plugins.alignment.engine import AlignRequest
+from qasr_plugins.alignment.stage import BackendAligner
 from qasr_plugins.alignment.text import Unit, split_units
 from qasr_plugins.errors import StageError
 from qasr_plugins.libraries import Libraries
-from qasr_plugins.stage import TEXT, AlignInput, AlignStage, StageConfig
+from qasr_plugins.stage import TEXT, StageConfig
 from qasr_plugins.trust import (
     check_pickled_weights,
     is_refusal,
@@ -31,7 +32,7 @@ from qasr_plugins.trust import (
     trust_field,
     untrusted,
 )
-from qasr_plugins.types import Span, Transcript
+from qasr_plugins.types import Span
 
 
 class CtcAlignerConfig(AlignerConfig):
@@ -51,7 +52,7 @@ class CtcAlignerConfig(AlignerConfig):
         return value
 
 
-class CtcAligner(AlignStage):
+class CtcAligner(BackendAligner):
     """Times each word by CTC forced alignment (Viterbi over the model's frame posteriors)."""
 
     Config = CtcAlignerConfig
@@ -63,19 +64,9 @@ class CtcAligner(AlignStage):
     def requires(cls, config: StageConfig) -> Mapping[str, frozenset[str]]:
         return {"transcript": frozenset({TEXT})}
 
-    def load(self) -> None:
+    def load_backend(self) -> CtcBackend:
         cfg = self.config
-        import torch
-
-        if cfg.threads:
-            torch.set_num_threads(cfg.threads)
-        self.backend = CtcBackend(load_ctc_model(str(cfg.model), cfg.device, trust=cfg.trust_checkpoint),
-                                  cfg.word_delimiter)
-        self.fallback = load_fallback(cfg.fallback, cfg.fallback_settings)
-
-    def process(self, batch: Sequence[AlignInput]) -> list[Transcript]:
-        cfg = self.config
-        return [align_transcript(self.backend, item, cfg.flow(), self.fallback) for item in batch]
+        return CtcBackend(load_ctc_model(str(cfg.model), cfg.device, trust=cfg.trust_checkpoint), cfg.word_delimiter)
 
 
 class CtcModel:
