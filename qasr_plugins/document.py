@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from qasr_plugins.errors import InputError
+from qasr_plugins.rich import HtmlView, document_html, document_repr
 from qasr_plugins.types import Diarization, SpeechRegions, StageRecord, Transcript
 
 SCHEMA_VERSION = "1.0"
@@ -57,6 +58,22 @@ class ResultDocument:
     pipeline: str | None = None
     qasr_version: str | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def timings(self) -> dict[str, float]:
+        """Seconds each node took on this recording (its share of the batch it ran in), in execution order."""
+        return {record.node: record.wall_time for record in self.provenance}
+
+    def show(self, *, words: bool = False) -> HtmlView:
+        """A view of the document for Jupyter: its summary, timings and transcript table (each word, coloured by
+        its speaker, with ``words``)."""
+        return HtmlView(document_html(self, words=words), document_repr(self))
+
+    def _repr_html_(self) -> str:
+        return document_html(self)
+
+    def __repr__(self) -> str:
+        return document_repr(self)
 
     def to_dict(self) -> dict[str, Any]:
         return {

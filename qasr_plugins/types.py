@@ -16,6 +16,7 @@ from typing import Any, Literal
 import numpy as np
 
 from qasr_plugins.languages import is_spaceless
+from qasr_plugins.rich import HtmlView, transcript_html, transcript_repr
 from qasr_plugins.timeline import CropMode, Diarization, Span, SpeakerTurns, SpeechRegions, Turn, check_time
 
 SAMPLE_RATE = 16_000
@@ -180,6 +181,16 @@ class Transcript:
     @property
     def languages(self) -> tuple[str, ...]:
         return tuple(sorted({s.language for s in self.segments if s.language}))
+
+    def show(self, *, words: bool = False) -> HtmlView:
+        """A view for Jupyter: a table of the segments (each word, coloured by its speaker, with ``words``)."""
+        return HtmlView(transcript_html(self, words=words), transcript_repr(self))
+
+    def _repr_html_(self) -> str:
+        return transcript_html(self)
+
+    def __repr__(self) -> str:
+        return transcript_repr(self)
 
     def to_dict(self) -> dict[str, Any]:
         return {"uri": self.uri, "segments": [s.to_dict() for s in self.segments]}
