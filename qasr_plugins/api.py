@@ -2,39 +2,105 @@
 
     >>> from qasr_plugins import Pipeline
     >>> pipeline = Pipeline.from_config("vad", overrides=["stages.vad.threshold=0.6"])
+    >>> energy = pipeline.replace("vad", "energy")    # a preset (or a registered stage name) swapped in
     >>> document = pipeline("meeting.wav")          # → ResultDocument
+    >>> document.timings                            # node → seconds
     >>> summary = pipeline.run(["corpus/"], "out")  # files, dirs, globs, manifests → DIR/<uri>.<ext>
+
+A pipeline keeps the config it came from and its overrides, so :meth:`Pipeline.replace` and
+:meth:`Pipeline.with_overrides` compose on top of them and validate a new pipeline; the original is unchanged.
 """
 
 from __future__ import annotations
 
+import json
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from qasr_plugins.audio import to_audio
 from qasr_plugins.document import ResultDocument
-from qasr_plugins.errors import QasrError
-from qasr_plugins.graph import PipelineSpec, load_pipeline
+from qasr_plugins.errors import ConfigError, QasrError, did_you_mean
+from qasr_plugins.graph import PipelineSpec, available_presets, load_pipeline
 from qasr_plugins.inputs import collect_inputs
 from qasr_plugins.outdir import check_output_dir
 from qasr_plugins.runner import Executor, RunSummary, run_files
 
+#: What a pipeline can be built from: a packaged name, a YAML path, or the config itself (a dict or DictConfig).
+PipelineSource = str | os.PathLike[str] | Mapping[str, Any]
+
 
 class Pipeline:
-    """A validated pipeline whose stages load once and are reused for every call."""
+    """A validated pipeline whose stages load once and are reused for every call.
 
-    def __init__(self, spec: PipelineSpec) -> None:
+    Attributes:
+        spec: The validated graph.
+        source: The pipeline it was composed from (a name, a path or a mapping).
+        overrides: The dotlist overrides applied on top of ``source``.
+    """
+
+    def __init__(self, spec: PipelineSpec, source: PipelineSource | None = None, overrides: Sequence[str] = (),
+                 formats: Sequence[str] | None = None, *, allow_env: bool = False) -> None:
         self.spec = spec
+        self.source: PipelineSource = dict(spec.config) if source is None else source
+        self.overrides: tuple[str, ...] = tuple(overrides)
+        self._formats = None if formats is None else tuple(formats)
+        self._allow_env = allow_env
         self._executor: Executor | None = None
 
     @classmethod
-    def from_config(cls, pipeline: str | os.PathLike[str] = "vad", overrides: Sequence[str] = (),
+    def from_config(cls, pipeline: PipelineSource = "vad", overrides: Sequence[str] = (),
                     formats: Sequence[str] | None = None, *, allow_env: bool = False) -> Pipeline:
-        """Compose and validate ``pipeline`` (a packaged name or a YAML path) with dotlist ``overrides``;
-        ``allow_env`` lets ``${oc.env:VAR}`` read the environment (values so filled are never shown)."""
-        return cls(load_pipeline(pipeline, overrides, formats, allow_env=allow_env))
+        """Compose and validate ``pipeline`` with dotlist ``overrides``.
+
+        Args:
+            pipeline: A packaged name, a YAML path, or the pipeline config as a ``dict`` or OmegaConf
+                ``DictConfig`` (its ``defaults`` list and ``graph`` are composed and validated like a file's).
+            overrides: Dotlist overrides (``stages.vad.threshold=0.6``, ``stages/asr=<preset>``,
+                ``stages/asr=@<stage>``).
+            formats: Replaces ``outputs.formats`` when given.
+            allow_env: Let ``${oc.env:VAR}`` read the environment (values so filled are never shown).
+
+        Raises:
+            ConfigError: The coded composition or validation error (several at once as ``ConfigErrors``).
+        """
+        source = _plain(pipeline)
+        spec = load_pipeline(source, overrides, formats, allow_env=allow_env)
+        return cls(spec, source, overrides, formats, allow_env=allow_env)
+
+    def with_overrides(self, overrides: Sequence[str]) -> Pipeline:
+        """A new validated pipeline: this one's source and overrides, then ``overrides``.
+
+        Raises:
+            ConfigError: When the result does not compose or validate (this pipeline is unchanged).
+        """
+        if isinstance(overrides, str):
+            overrides = [overrides]
+        return Pipeline.from_config(self.source, [*self.overrides, *overrides], self._formats,
+                                    allow_env=self._allow_env)
+
+    def replace(self, node: str, stage: str, **settings: Any) -> Pipeline:
+        """A new validated pipeline whose node ``node`` has new settings: ``stage`` names a preset of the node's
+        kind (``faster_whisper_large_v3``) or a registered stage (``energy.vad``, run with its own defaults), and
+        ``settings`` apply on top. The node's previous settings are all dropped, and so are this pipeline's
+        overrides of them.
+
+        Raises:
+            ConfigError: ``C105`` when the graph has no node ``node``; otherwise the validation error.
+        """
+        found = next((n for n in self.spec.nodes if n.name == node), None)
+        if found is None:
+            names = [n.name for n in self.spec.nodes]
+            raise ConfigError(f"the pipeline has no node {node!r}.", where=self.spec.source or self.spec.name,
+                              code="C105", hint=did_you_mean(node, names) + " Nodes: " + ", ".join(names) + ".")
+        key = found.settings_path
+        group = f"stages/{found.kind}" + ("" if key == f"stages.{found.kind}" else f"@{key}")
+        swap = f"{group}={stage}" if stage in available_presets(found.kind) else f"{key}=@{stage}"
+        kept = [o for o in self.overrides if not _targets(o, key, group)]
+        return Pipeline.from_config(self.source, [*kept, swap, *(f"{key}.{name}={_override_value(v)}"
+                                                               for name, v in settings.items())],
+                                    self._formats, allow_env=self._allow_env)
 
     @property
     def executor(self) -> Executor:
@@ -78,11 +144,39 @@ class Pipeline:
         return run_files(self.executor, items, Path(output_dir), overwrite=overwrite, progress=progress)
 
     def describe(self) -> str:
+        """The validated graph as text: nodes in execution order, their stages, inputs and every setting."""
         return self.spec.describe()
 
     def close(self) -> None:
         if self._executor is not None:
             self._executor.close()
 
-    def _repr_markdown_(self) -> str:
-        return "```\n" + self.describe() + "\n```"
+    def __repr__(self) -> str:
+        return self.describe()
+
+    def _repr_html_(self) -> str:
+        from qasr_plugins.display.graph import pipeline_html
+
+        return pipeline_html(self.spec)
+
+
+def _plain(pipeline: PipelineSource) -> PipelineSource:
+    """A ``DictConfig`` as a plain dict (interpolations kept, for composition to resolve); anything else as is."""
+    if isinstance(pipeline, Mapping) and type(pipeline).__module__.startswith("omegaconf"):
+        from omegaconf import OmegaConf
+
+        data = OmegaConf.to_container(pipeline, resolve=False)  # type: ignore[arg-type]
+        assert isinstance(data, dict)
+        return data
+    return pipeline
+
+
+def _targets(override: str, key: str, group: str) -> bool:
+    """Whether ``override`` sets, swaps or deletes the settings at ``key`` (preset group ``group``)."""
+    target = override.split("=", 1)[0].lstrip("+~")
+    return target in (key, group) or target.startswith(key + ".")
+
+
+def _override_value(value: Any) -> str:
+    """A setting's value in Hydra's override grammar (JSON scalars are; floats keep their full precision)."""
+    return repr(value) if isinstance(value, float) else json.dumps(value)
