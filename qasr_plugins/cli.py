@@ -15,6 +15,7 @@ from qasr_plugins.commands.convert import convert
 from qasr_plugins.commands.errors import EXIT_ERROR, handle_errors, report
 from qasr_plugins.commands.eval import evaluate
 from qasr_plugins.commands.export_nemo import export_nemo
+from qasr_plugins.commands.serve import serve
 from qasr_plugins.errors import InputError, PluginError, QasrError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
@@ -183,6 +184,7 @@ app.command(name="align")(align)
 app.command(name="convert")(convert)
 app.command(name="eval")(evaluate)
 app.command(name="export-nemo")(export_nemo)
+app.command(name="serve")(serve)
 
 
 def main() -> None:

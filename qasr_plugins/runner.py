@@ -35,7 +35,6 @@ ERRORS_DIR = f"{STATE_DIR}/errors"
 """Where a failed input's ``<uri>.json`` error file goes, relative to the output directory."""
 
 
-
 def _version() -> str | None:
     from importlib.metadata import PackageNotFoundError, version
 

@@ -21,8 +21,8 @@ LAYER_NAMES = ("base", "contracts", "stages", "graph", "runner", "front end")
 LAYERS: dict[str, int] = {
     **dict.fromkeys(["qasr_plugins.types", "qasr_plugins.errors", "qasr_plugins.languages", "qasr_plugins.document",
                      "qasr_plugins.timeline", "qasr_plugins.sequences", "qasr_plugins.text", "qasr_plugins.energy",
-                     "qasr_plugins.tuning", "qasr_plugins.libraries", "qasr_plugins.atomic", "qasr_plugins.outdir",
-                     "qasr_plugins.rich"], BASE),
+                     "qasr_plugins.tuning", "qasr_plugins.atomic", "qasr_plugins.outdir",
+                     "qasr_plugins.libraries", "qasr_plugins.rich"], BASE),
     **dict.fromkeys(["qasr_plugins.stage", "qasr_plugins.registry", "qasr_plugins.trust"], CONTRACTS),
     **dict.fromkeys(["qasr_plugins.stages", "qasr_plugins.qwen3", "qasr_plugins.alignment", "qasr_plugins.asr",
                      "qasr_plugins.writers", "qasr_plugins.adapters"], STAGES),
@@ -31,7 +31,8 @@ LAYERS: dict[str, int] = {
                      "qasr_plugins.testing", "qasr_plugins.completion", "qasr_plugins.outcomes",
                      "qasr_plugins.rundir"], RUNNER),
     **dict.fromkeys(["qasr_plugins", "qasr_plugins.api", "qasr_plugins.cli", "qasr_plugins.commands",
-                     "qasr_plugins.distributed", "qasr_plugins.display",
+                     "qasr_plugins.serve", "qasr_plugins.display",
+                     "qasr_plugins.distributed",
                      # the qasr graph as a pyannote Pipeline: a front end that lives with its ecosystem's bridge
                      "qasr_plugins.adapters.pyannote.pipeline"], FRONT),
 }
