@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -26,7 +25,11 @@ from qasr_plugins.types import (
     Word,
 )
 
-os.environ.setdefault("MPLBACKEND", "Agg")  # no window, in a test or on a headless machine
+
+@pytest.fixture(autouse=True)
+def _no_window(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Draw with Agg (no window) in this process only: the notebook tests' kernels keep their inline backend."""
+    monkeypatch.setenv("MPLBACKEND", "Agg")
 
 HOSTILE = '<script>alert("x")</script><img src=x onerror=alert(1)>'
 

@@ -141,7 +141,7 @@ def test_python_api_accepts_arrays_and_renders(fake_pipeline: Path) -> None:
     doc = pipe((np.zeros(16000 * 3, dtype=np.float32), 16000), uri="mem")
     assert doc.uri == "mem" and doc.transcript is not None
     assert json.loads(pipe.render(doc)["json"])["uri"] == "mem"
-    assert "fake.asr" in pipe._repr_markdown_()
+    assert "fake.asr" in pipe._repr_html_() and "fake.asr" in repr(pipe)
 
 
 def test_cli_run_exit_codes_and_outputs(plugin_dirs, corpus: Path, tmp_path: Path) -> None:
