@@ -120,8 +120,8 @@ def main() -> None:
 
     from qasr_plugins.alignment.text import split_units
     from qasr_plugins.alignment.windows import plan_windows
-    from qasr_plugins.stage import AlignInput
     from qasr_plugins.qwen3.aligner import Qwen3ForcedAligner
+    from qasr_plugins.stage import AlignInput
     from qasr_plugins.types import Audio, Span, Transcript, TranscriptSegment
 
     torch.set_num_threads(args.threads)

@@ -67,8 +67,8 @@ def _sample_wav(site: Path) -> Path:
 
 
 def worker_qasr(args: argparse.Namespace, audio: np.ndarray, regions: list[tuple[float, float]]) -> dict:
-    from qasr_plugins.stage import AsrInput
     from qasr_plugins.qwen3.asr import Qwen3Asr
+    from qasr_plugins.stage import AsrInput
     from qasr_plugins.types import Audio, Span, SpeechRegions
 
     started = time.perf_counter()

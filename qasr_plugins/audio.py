@@ -93,8 +93,8 @@ def _length_warnings(path: Path) -> tuple[str, ...]:
         return ()
     declared = info.frames / info.samplerate
     missing = hidden / (width * info.channels * info.samplerate)
-    return (f"audio.length_mismatch: the header declares {declared:.3f} s but the file holds about {missing:.1f} s "
-            "more data; only the declared part was decoded (rewrite the header, e.g. re-export the file)",)
+    return ((f"audio.length_mismatch: the header declares {declared:.3f} s but the file holds about {missing:.1f} s "
+             "more data; only the declared part was decoded (rewrite the header, e.g. re-export the file)"),)
 
 
 def _read_ffmpeg(path: Path) -> tuple[np.ndarray, int]:

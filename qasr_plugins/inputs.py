@@ -69,9 +69,9 @@ def _seconds(entry: dict[str, object], key: str, where: str) -> float | None:
         return None
     try:
         if isinstance(value, bool) or not isinstance(value, int | float | str):
-            raise ValueError
+            raise TypeError(key)
         seconds = float(value)
-    except (ValueError, OverflowError):
+    except (TypeError, ValueError, OverflowError):
         raise InputError(f"has {key!r} {json.dumps(value)[:40]}, not a number of seconds.", where=where,
                          code="I305", hint=_MANIFEST_HINT) from None
     if not (math.isfinite(seconds) and 0 <= seconds <= MAX_SECONDS) or (key == "duration" and seconds == 0):

@@ -139,7 +139,7 @@ def test_each_bad_manifest_line_is_a_coded_failure_and_the_others_run(fake_pipel
 
 def test_an_unexpected_exception_fails_only_its_file(fake_pipeline: Path, tmp_path: Path,
                                                       monkeypatch: pytest.MonkeyPatch) -> None:
-    import qasr_plugins.runner as runner
+    from qasr_plugins import runner
 
     real = runner.load_audio
 

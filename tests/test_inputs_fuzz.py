@@ -12,12 +12,12 @@ import pytest
 import soundfile as sf
 
 hypothesis = pytest.importorskip("hypothesis", reason="the 'dev' extra (hypothesis) is not installed")
-from hypothesis import HealthCheck, given, settings  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from qasr_plugins import Pipeline  # noqa: E402
-from qasr_plugins.document import ResultDocument  # noqa: E402
-from qasr_plugins.errors import CODES  # noqa: E402
+from qasr_plugins import Pipeline
+from qasr_plugins.document import ResultDocument
+from qasr_plugins.errors import CODES
 
 FUZZ = settings(max_examples=70, deadline=None, derandomize=True,
                 suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])

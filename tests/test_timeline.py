@@ -10,15 +10,7 @@ import pytest
 
 from qasr_plugins import timeline
 from qasr_plugins.sequences import runs
-from qasr_plugins.types import (
-    Diarization,
-    Span,
-    SpeakerTurns,
-    SpeechRegions,
-    Transcript,
-    TranscriptSegment,
-    Turn,
-)
+from qasr_plugins.types import Diarization, Span, SpeakerTurns, SpeechRegions, Transcript, TranscriptSegment, Turn
 
 
 def regions(*pairs: tuple[float, float]) -> SpeechRegions:

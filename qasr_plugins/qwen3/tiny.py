@@ -22,9 +22,9 @@ from itertools import pairwise
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from qasr_plugins.languages import LANGUAGES
 from qasr_plugins.qwen3 import tokens
 from qasr_plugins.qwen3.convert import native_config, write_generation_config, write_processor
-from qasr_plugins.languages import LANGUAGES
 from qasr_plugins.qwen3.languages import ALIGNER_LANGUAGES
 from qasr_plugins.qwen3.layout import Kind, Layout
 from qasr_plugins.qwen3.templates import ASR_CHAT_TEMPLATE

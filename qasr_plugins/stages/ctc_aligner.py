@@ -24,14 +24,7 @@ from qasr_plugins.alignment.text import Unit, split_units
 from qasr_plugins.errors import StageError
 from qasr_plugins.libraries import Libraries
 from qasr_plugins.stage import TEXT, StageConfig
-from qasr_plugins.trust import (
-    check_pickled_weights,
-    is_refusal,
-    pretrained,
-    refusal_reason,
-    trust_field,
-    untrusted,
-)
+from qasr_plugins.trust import check_pickled_weights, is_refusal, pretrained, refusal_reason, trust_field, untrusted
 from qasr_plugins.types import Span
 
 

@@ -22,16 +22,7 @@ from qasr_plugins.stage import (
     VadInput,
     VadStage,
 )
-from qasr_plugins.types import (
-    Diarization,
-    Span,
-    SpeakerTurns,
-    SpeechRegions,
-    Transcript,
-    TranscriptSegment,
-    Turn,
-    Word,
-)
+from qasr_plugins.types import Diarization, Span, SpeakerTurns, SpeechRegions, Transcript, TranscriptSegment, Turn, Word
 
 LOADS: dict[str, int] = {}
 """How many times each fake class has loaded (tests check that models load once per run)."""

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from qasr_plugins.stages.ctc_aligner import CtcAligner
 from qasr_plugins.qwen3.aligner import Qwen3ForcedAligner
+from qasr_plugins.stages.ctc_aligner import CtcAligner
 from qasr_plugins.testing.contract import StageContract
 
 

@@ -5,8 +5,8 @@ from pathlib import Path
 import pytest
 
 from qasr_plugins import registry
-from qasr_plugins.stage import LANGUAGE, TEXT, AlignInput
 from qasr_plugins.qwen3.aligner import Qwen3AlignerConfig, Qwen3ForcedAligner
+from qasr_plugins.stage import LANGUAGE, TEXT, AlignInput
 from qasr_plugins.types import Span, Transcript, TranscriptSegment
 
 pytest.importorskip("transformers.models.qwen3_asr")

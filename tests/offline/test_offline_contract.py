@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
-from qasr_plugins.stages.embedded_diarization import EmbeddedDiarization
 from qasr_plugins.adapters.whisper.asr import FasterWhisperAsr
+from qasr_plugins.stages.embedded_diarization import EmbeddedDiarization
 from qasr_plugins.testing.contract import StageContract
 
 

@@ -10,16 +10,16 @@ from pathlib import Path
 
 import pytest
 
+from qasr_plugins.adapters.nemo.ctm import CtmWriter
+from qasr_plugins.adapters.nemo.manifest import ManifestWriter
+from qasr_plugins.adapters.whisper.whisperx import WhisperxWriter
 from qasr_plugins.document import ResultDocument
 from qasr_plugins.errors import OutputError
 from qasr_plugins.types import Span, Transcript, TranscriptSegment, Word
-from qasr_plugins.adapters.nemo.ctm import CtmWriter
-from qasr_plugins.adapters.nemo.manifest import ManifestWriter
 from qasr_plugins.writers.rttm import RttmWriter
 from qasr_plugins.writers.subtitles import SrtWriter, VttWriter
 from qasr_plugins.writers.text import TsvWriter, TxtWriter
 from qasr_plugins.writers.textgrid import TextGridWriter
-from qasr_plugins.adapters.whisper.whisperx import WhisperxWriter
 
 
 def _write(tmp_path: Path, name: str, text: str) -> Path:

@@ -7,11 +7,11 @@ from pathlib import Path
 import pytest
 
 from qasr_plugins import Pipeline
+from qasr_plugins.adapters.nemo.asr import NemoAsr
+from qasr_plugins.adapters.nemo.tiny import build_tiny_ctc_model
 from qasr_plugins.document import ResultDocument
 from qasr_plugins.errors import StageError
-from qasr_plugins.adapters.nemo.asr import NemoAsr
 from qasr_plugins.testing.contract import StageContract
-from qasr_plugins.adapters.nemo.tiny import build_tiny_ctc_model
 
 
 @pytest.fixture(scope="module")

@@ -18,12 +18,12 @@ pytest.importorskip("transformers.models.qwen3_asr", reason="needs transformers 
 import torch
 from nemo.collections.asr.models import ASRModel
 from nemo.collections.asr.parts.utils.rnnt_utils import Hypothesis
-from qasr_plugins.adapters.nemo import Qwen3ASRModel, transcript_text
 
+from qasr_plugins.adapters.nemo import Qwen3ASRModel, transcript_text
 from qasr_plugins.audio import load_audio
 from qasr_plugins.errors import ConfigError, ConfigErrors, StageError
-from qasr_plugins.stage import AsrInput
 from qasr_plugins.qwen3.asr import Qwen3Asr
+from qasr_plugins.stage import AsrInput
 from qasr_plugins.types import Audio, Span, Transcript, TranscriptSegment
 
 ANSWER = "language English<asr_text>hello world"
@@ -128,8 +128,8 @@ def test_timestamps_from_the_attached_aligner(timed_model: Qwen3ASRModel, tiny_a
     from nemo.collections.asr.parts.utils.transcribe_utils import write_transcription
     from omegaconf import OmegaConf
 
-    from qasr_plugins.stage import AlignInput
     from qasr_plugins.qwen3.aligner import Qwen3ForcedAligner
+    from qasr_plugins.stage import AlignInput
 
     part = load_audio(sample_wav).crop(Span(6.0, 11.0))
     [hypothesis] = timed_model.transcribe([part.waveform], timestamps=True, verbose=False)

@@ -11,13 +11,13 @@ import pytest
 
 pytest.importorskip("nemo.collections.asr", reason="needs qasr-plugins[nemo]")
 
+from qasr_plugins.adapters.nemo.diarization import NemoDiarization
+from qasr_plugins.adapters.nemo.tiny import build_tiny_frame_vad, build_tiny_sortformer
+from qasr_plugins.adapters.nemo.vad import NemoVad
 from qasr_plugins.audio import load_audio
 from qasr_plugins.errors import StageError
 from qasr_plugins.stage import DiarizationInput, VadInput
-from qasr_plugins.adapters.nemo.diarization import NemoDiarization
-from qasr_plugins.adapters.nemo.vad import NemoVad
 from qasr_plugins.testing.contract import StageContract
-from qasr_plugins.adapters.nemo.tiny import build_tiny_frame_vad, build_tiny_sortformer
 from qasr_plugins.types import Audio, Span, SpeechRegions
 
 #: Post-processing that keeps plenty of decisions on the tiny models (NeMo's names).
@@ -182,8 +182,8 @@ def test_the_nemo_pipeline_end_to_end(tiny_vad: Path, tiny_sortformer: Path, sam
     import subprocess
     import sys
 
-    from qasr_plugins.document import ResultDocument
     from qasr_plugins.adapters.nemo.tiny import build_tiny_ctc_model
+    from qasr_plugins.document import ResultDocument
 
     asr = build_tiny_ctc_model(tmp_path / "ctc.nemo")
     out = tmp_path / "out"

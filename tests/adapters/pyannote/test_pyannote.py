@@ -7,6 +7,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
+from qasr_plugins import Pipeline
 from qasr_plugins.adapters.pyannote import (
     from_annotation,
     from_diarize_output,
@@ -15,10 +17,8 @@ from qasr_plugins.adapters.pyannote import (
     to_diarize_output,
     to_timeline,
 )
-
-from qasr_plugins import Pipeline
-from qasr_plugins.stage import DiarizationInput
 from qasr_plugins.adapters.pyannote.diarization import PyannoteDiarization
+from qasr_plugins.stage import DiarizationInput
 from qasr_plugins.testing.contract import StageContract
 from qasr_plugins.types import Audio, Diarization, Span, SpeakerTurns, SpeechRegions, Turn
 
@@ -131,6 +131,7 @@ class TestPyannoteContract(StageContract):
 def test_qasr_graph_as_a_pyannote_pipeline(fake_pipeline: Path, sample_wav: Path) -> None:
     from pyannote.audio import Pipeline as PyannotePipeline
     from pyannote.metrics.diarization import DiarizationErrorRate
+
     from qasr_plugins.adapters.pyannote import as_pyannote_pipeline
 
     wrapped = as_pyannote_pipeline(Pipeline.from_config(fake_pipeline))

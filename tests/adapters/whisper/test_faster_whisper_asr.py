@@ -6,8 +6,8 @@ import itertools
 from pathlib import Path
 
 import pytest
-from qasr_plugins.adapters.whisper.asr import FasterWhisperAsr, FasterWhisperConfig, plan_clips, resolve_model
 
+from qasr_plugins.adapters.whisper.asr import FasterWhisperAsr, FasterWhisperConfig, plan_clips, resolve_model
 from qasr_plugins.errors import StageError
 from qasr_plugins.stage import LANGUAGE, TEXT, WORD_TIMESTAMPS, WORDS, AsrInput
 from qasr_plugins.types import Audio, Diarization, Span, SpeakerTurns, SpeechRegions, Transcript, Turn

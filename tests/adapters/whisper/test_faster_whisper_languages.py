@@ -11,11 +11,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from qasr_plugins.adapters.whisper import asr as faster_whisper_asr
+from qasr_plugins.adapters.whisper.asr import FasterWhisperAsr, FasterWhisperConfig
 from qasr_plugins.errors import ConfigErrors, StageError
 from qasr_plugins.graph import load_pipeline
 from qasr_plugins.stage import AsrInput
-from qasr_plugins.adapters.whisper import asr as faster_whisper_asr
-from qasr_plugins.adapters.whisper.asr import FasterWhisperAsr, FasterWhisperConfig
 from qasr_plugins.types import Audio, Span, SpeechRegions, Transcript
 
 pytest.importorskip("transformers", reason="building the tiny Whisper needs transformers")
