@@ -11,8 +11,11 @@ inside :meth:`Stage.process`, never at module import, so that validation and ``q
 
 from __future__ import annotations
 
+import builtins
 import hashlib
+import inspect
 import json
+import sys
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
@@ -137,13 +140,32 @@ Out = TypeVar("Out")
 class Configured:
     """Something built from validated settings: a stage or a writer.
 
+    A subclass declares its settings schema once, as the type of ``config`` (``config: MyConfig``); ``Config`` (the
+    class the registry and the graph validate with) is taken from it. Setting ``Config = MyConfig`` explicitly works
+    too.
+
     Args:
         config: The validated settings; or pass settings as keyword arguments.
     """
 
     Config: ClassVar[type[StageConfig]] = StageConfig
-    #: The validated settings; a subclass narrows it, e.g. ``config: MyConfig`` next to ``Config = MyConfig``.
+    #: The validated settings, of type :attr:`Config`.
     config: StageConfig
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        annotation = inspect.get_annotations(cls).get("config")
+        if annotation is None or "Config" in cls.__dict__:
+            return
+        if isinstance(annotation, str):  # postponed annotations: the schema is defined above the class
+            namespace = {**vars(builtins), **vars(sys.modules[cls.__module__])}
+            if annotation not in namespace:
+                raise TypeError(f"{cls.__qualname__}: cannot resolve 'config: {annotation}'; define {annotation} at "
+                                f"module level before the class, or set 'Config = {annotation}'")
+            annotation = namespace[annotation]
+        if not (isinstance(annotation, type) and issubclass(annotation, StageConfig)):
+            raise TypeError(f"{cls.__qualname__}.config must be annotated with a StageConfig subclass")
+        cls.Config = annotation
 
     def __init__(self, config: StageConfig | None = None, **settings: Any) -> None:
         if config is not None and settings:

@@ -34,7 +34,6 @@ class NemoAsrConfig(StageConfig):
 class NemoAsr(AsrStage):
     """Transcribes VAD regions, diarization turns or whole files in batches across files."""
 
-    Config = NemoAsrConfig
     libraries = Libraries("nemo", ("torch", "nemo"))
 
     config: NemoAsrConfig

@@ -38,7 +38,6 @@ class NemoClusteringConfig(EmbeddedDiarizationConfig):
 class NemoClustering(EmbeddedDiarization):
     """Speaker diarization with a NeMo speaker embedding model and ``embedded.diarization``'s clustering."""
 
-    Config = NemoClusteringConfig
     libraries = Libraries("nemo", ("torch", "nemo", "sklearn", "scipy"))
 
     config: NemoClusteringConfig

@@ -48,8 +48,6 @@ def _field(text: str) -> str:
 class CtmWriter(Writer):
     """Writes ``<uri>.ctm`` (word level)."""
 
-    Config = CtmConfig
-
     config: CtmConfig
     suffix = "ctm"
 

@@ -46,7 +46,6 @@ class NemoDiarizationConfig(_DiarizeRules):  # type: ignore[misc,valid-type]
 class NemoDiarization(DiarizationStage):
     """Sortformer speaker activity per frame, post-processed into regular and exclusive speaker turns."""
 
-    Config = NemoDiarizationConfig
     libraries = Libraries("nemo", ("torch", "nemo"))
 
     config: NemoDiarizationConfig

@@ -35,8 +35,6 @@ class ManifestConfig(StageConfig):
 class ManifestWriter(Writer):
     """Writes ``<uri>.manifest.jsonl`` per input and ``manifest.jsonl`` for the run."""
 
-    Config = ManifestConfig
-
     config: ManifestConfig
     suffix = "manifest.jsonl"
     collect_as = "manifest.jsonl"

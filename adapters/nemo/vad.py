@@ -37,7 +37,6 @@ class NemoVadConfig(FrameRulesConfig):
 class NemoVad(VadStage):
     """Frame speech probabilities from a NeMo frame-VAD model, post-processed into speech regions."""
 
-    Config = NemoVadConfig
     libraries = Libraries("nemo", ("torch", "nemo"))
 
     config: NemoVadConfig

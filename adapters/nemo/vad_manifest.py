@@ -42,8 +42,6 @@ def speech_of(document: ResultDocument) -> SpeechRegions:
 class VadManifestWriter(Writer):
     """Writes ``<uri>.vad_manifest.jsonl`` per input and ``vad_manifest.jsonl`` for the run."""
 
-    Config = VadManifestConfig
-
     config: VadManifestConfig
     suffix = "vad_manifest.jsonl"
     collect_as = "vad_manifest.jsonl"

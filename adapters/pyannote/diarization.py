@@ -49,7 +49,6 @@ class PyannoteDiarizationConfig(StageConfig):
 class PyannoteDiarization(DiarizationStage):
     """Runs a pyannote pipeline on each file; keeps both its regular and exclusive speaker turns."""
 
-    Config = PyannoteDiarizationConfig
     libraries = Libraries("pyannote", ("torch", "pyannote.audio"))
 
     config: PyannoteDiarizationConfig

@@ -53,7 +53,6 @@ class PyannoteVadConfig(StageConfig):
 class PyannoteVad(VadStage):
     """pyannote's ``VoiceActivityDetection`` on each file; regions absolute in the recording."""
 
-    Config = PyannoteVadConfig
     libraries = Libraries("pyannote", ("torch", "pyannote.audio"))
 
     config: PyannoteVadConfig

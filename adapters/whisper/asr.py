@@ -86,7 +86,6 @@ class FasterWhisperConfig(StageConfig):
 class FasterWhisperAsr(AsrStage):
     """Whisper ASR with word timestamps, language detection and batched decoding of the graph's turns/regions."""
 
-    Config = FasterWhisperConfig
     libraries = Libraries("offline", ("faster_whisper",))
 
     config: FasterWhisperConfig

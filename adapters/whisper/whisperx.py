@@ -31,8 +31,6 @@ class WhisperxConfig(StageConfig):
 class WhisperxWriter(Writer):
     """Writes ``<uri>.whisperx.json``."""
 
-    Config = WhisperxConfig
-
     config: WhisperxConfig
     suffix = "whisperx.json"
     needs = frozenset({"transcript"})

@@ -63,7 +63,6 @@ class Qwen3AlignerConfig(AlignerConfig):
 class Qwen3ForcedAligner(BackendAligner):
     """Times the words (CJK: characters) of a transcript with Qwen3-ForcedAligner."""
 
-    Config = Qwen3AlignerConfig
     libraries = Libraries("qwen", ("torch", "transformers", "huggingface_hub"))
 
     config: Qwen3AlignerConfig

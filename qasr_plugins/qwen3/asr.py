@@ -77,7 +77,6 @@ class Qwen3AsrConfig(StageConfig):
 class Qwen3Asr(AsrStage):
     """Qwen3-ASR speech recognition with language identification."""
 
-    Config = Qwen3AsrConfig
     libraries = Libraries("qwen", ("torch", "transformers", "huggingface_hub"))
 
     config: Qwen3AsrConfig

@@ -135,8 +135,6 @@ def _best_speaker(matches: Sequence[tuple[Turn, float]]) -> str | None:
 class MaxOverlapAttribution(AttributionStage):
     """Assigns each word (or untimed segment) the speaker of maximum time overlap; see the module docstring."""
 
-    Config = MaxOverlapConfig
-
     config: MaxOverlapConfig
 
     def process(self, batch: Sequence[AttributionInput]) -> list[Transcript]:

@@ -48,7 +48,6 @@ class CtcAlignerConfig(AlignerConfig):
 class CtcAligner(BackendAligner):
     """Times each word by CTC forced alignment (Viterbi over the model's frame posteriors)."""
 
-    Config = CtcAlignerConfig
     libraries = Libraries("qwen", ("torch", "torchaudio", "transformers"))
 
     config: CtcAlignerConfig

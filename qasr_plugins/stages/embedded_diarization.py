@@ -67,7 +67,6 @@ class EmbeddedDiarizationConfig(StageConfig):
 class EmbeddedDiarization(DiarizationStage):
     """Speaker diarization with resemblyzer embeddings and scikit-learn clustering; runs offline on CPU."""
 
-    Config = EmbeddedDiarizationConfig
     libraries = Libraries("offline", ("torch", "resemblyzer", "sklearn", "scipy"))
 
     config: EmbeddedDiarizationConfig

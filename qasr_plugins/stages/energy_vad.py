@@ -29,8 +29,6 @@ class EnergyVad(VadStage):
     """Marks frames whose RMS is within ``threshold_db`` of the file's 99th-percentile frame and above
     ``floor_db``; then merges short gaps, drops short blips and pads. No model, no torch."""
 
-    Config = EnergyVadConfig
-
     config: EnergyVadConfig
 
     def model_id(self) -> None:

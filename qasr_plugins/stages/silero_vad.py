@@ -32,7 +32,6 @@ class SileroVadConfig(StageConfig):
 class SileroVad(VadStage):
     """Silero VAD v5/v6 on 16 kHz audio, regions absolute in the recording."""
 
-    Config = SileroVadConfig
     libraries = Libraries("offline", ("torch", "silero_vad"))
 
     config: SileroVadConfig

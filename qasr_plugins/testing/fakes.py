@@ -41,8 +41,6 @@ class FakeVadConfig(StageConfig):
 class FakeVad(VadStage):
     """Alternating speech/silence windows over the whole audio."""
 
-    Config = FakeVadConfig
-
     config: FakeVadConfig
 
     def load(self) -> None:
@@ -65,8 +63,6 @@ class FakeDiarizationConfig(StageConfig):
 
 class FakeDiarization(DiarizationStage):
     """Speech regions (or the whole audio) assigned to speakers in turn."""
-
-    Config = FakeDiarizationConfig
 
     config: FakeDiarizationConfig
 
@@ -92,8 +88,6 @@ class FakeAsrConfig(StageConfig):
 
 class FakeAsr(AsrStage):
     """One segment per region/turn (or the whole audio) with words ``w0 w1 …`` and no timestamps."""
-
-    Config = FakeAsrConfig
 
     config: FakeAsrConfig
 

@@ -14,8 +14,6 @@ class JsonWriterConfig(StageConfig):
 class JsonWriter(Writer):
     """Writes ``<uri>.json``: speech regions, diarization, transcript and per-stage provenance."""
 
-    Config = JsonWriterConfig
-
     config: JsonWriterConfig
     suffix = "json"
 

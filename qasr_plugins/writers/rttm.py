@@ -60,8 +60,6 @@ def rttm_lines(uri: str, turns: Iterable[Turn], precision: int = 3) -> str:
 class RttmWriter(Writer):
     """Writes ``<uri>.rttm``."""
 
-    Config = RttmConfig
-
     config: RttmConfig
     suffix = "rttm"
 

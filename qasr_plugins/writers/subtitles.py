@@ -40,8 +40,6 @@ def _transcript(document: ResultDocument) -> Transcript:
 class SrtWriter(Writer):
     """Writes ``<uri>.srt`` (SubRip)."""
 
-    Config = SrtConfig
-
     config: SrtConfig
     suffix = "srt"
     needs = frozenset({"transcript"})
@@ -76,8 +74,6 @@ def vtt_escape(text: str) -> str:
 
 class VttWriter(Writer):
     """Writes ``<uri>.vtt`` (WebVTT)."""
-
-    Config = VttConfig
 
     config: VttConfig
     suffix = "vtt"

@@ -36,8 +36,6 @@ def _segments(document: ResultDocument) -> tuple[TranscriptSegment, ...]:
 class TxtWriter(Writer):
     """Writes ``<uri>.txt``."""
 
-    Config = TxtConfig
-
     config: TxtConfig
     suffix = "txt"
     needs = frozenset({"transcript"})
@@ -68,8 +66,6 @@ def _cell(text: str | None) -> str:
 
 class TsvWriter(Writer):
     """Writes ``<uri>.tsv``."""
-
-    Config = TsvConfig
 
     config: TsvConfig
     suffix = "tsv"

@@ -37,8 +37,6 @@ def _intervals(items: list[tuple[Span, str]]) -> list[tuple[float, float, str]]:
 class TextGridWriter(Writer):
     """Writes ``<uri>.TextGrid``."""
 
-    Config = TextGridConfig
-
     config: TextGridConfig
     suffix = "TextGrid"
     needs = frozenset({"transcript"})
