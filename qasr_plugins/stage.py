@@ -314,6 +314,21 @@ class Writer(Configured, ABC):
         """The file content for one document."""
 
 
+class TranscriptWriter(Writer):
+    """A format made from the transcript (an empty one when the run made none): subclasses implement
+    :meth:`render_transcript`."""
+
+    needs = frozenset({"transcript"})
+
+    def render(self, document: ResultDocument) -> str | bytes:
+        transcript = document.transcript if document.transcript is not None else Transcript(document.uri)
+        return self.render_transcript(transcript, document)
+
+    @abstractmethod
+    def render_transcript(self, transcript: Transcript, document: ResultDocument) -> str | bytes:
+        """The file content for one document's transcript (``document`` for the rest: audio, uri …)."""
+
+
 @dataclass(frozen=True)
 class Kind:
     """A stage kind, declared once: everything else about kinds (names, groups, ports) is derived from these.

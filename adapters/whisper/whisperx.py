@@ -18,9 +18,9 @@ from collections import Counter
 from typing import Any
 
 from qasr_plugins.document import ResultDocument
-from qasr_plugins.stage import StageConfig, Writer
+from qasr_plugins.stage import StageConfig, TranscriptWriter
 from qasr_plugins.text import segment_pieces
-from qasr_plugins.types import TranscriptSegment
+from qasr_plugins.types import Transcript, TranscriptSegment
 
 
 class WhisperxConfig(StageConfig):
@@ -28,16 +28,14 @@ class WhisperxConfig(StageConfig):
     precision: int = 3
 
 
-class WhisperxWriter(Writer):
+class WhisperxWriter(TranscriptWriter):
     """Writes ``<uri>.whisperx.json``."""
 
     config: WhisperxConfig
     suffix = "whisperx.json"
-    needs = frozenset({"transcript"})
 
-    def render(self, document: ResultDocument) -> str:
-        config = self.config
-        segments = document.transcript.segments if document.transcript is not None else ()
+    def render_transcript(self, transcript: Transcript, document: ResultDocument) -> str:
+        config, segments = self.config, transcript.segments
         out = [self._segment(s, config.precision) for s in segments]
         languages = Counter(s.language for s in segments if s.language)
         result = {"segments": out, "word_segments": [w for s in out for w in s["words"]],

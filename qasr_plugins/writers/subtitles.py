@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from qasr_plugins.document import ResultDocument
-from qasr_plugins.stage import Writer
+from qasr_plugins.stage import TranscriptWriter
 from qasr_plugins.types import Transcript
 from qasr_plugins.writers._cues import Cue, CueConfig, Token, build_cues, line_text
 
@@ -33,23 +33,18 @@ def _millis(seconds: float) -> int:
     return round(seconds * 1000)
 
 
-def _transcript(document: ResultDocument) -> Transcript:
-    return document.transcript if document.transcript is not None else Transcript(document.uri)
-
-
-class SrtWriter(Writer):
+class SrtWriter(TranscriptWriter):
     """Writes ``<uri>.srt`` (SubRip)."""
 
     config: SrtConfig
     suffix = "srt"
-    needs = frozenset({"transcript"})
 
-    def render(self, document: ResultDocument) -> str:
+    def render_transcript(self, transcript: Transcript, document: ResultDocument) -> str:
         import srt
 
         config = self.config
         subtitles = []
-        for index, cue in enumerate(build_cues(_transcript(document), config), start=1):
+        for index, cue in enumerate(build_cues(transcript, config), start=1):
             lines = [line.translate(_TAG_SAFE) for line in cue.lines] if config.tag_safe else list(cue.lines)
             if config.speaker_labels and cue.speaker:
                 lines[0] = config.speaker_template.format(speaker=cue.speaker) + lines[0]
@@ -72,17 +67,15 @@ def vtt_escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-class VttWriter(Writer):
+class VttWriter(TranscriptWriter):
     """Writes ``<uri>.vtt`` (WebVTT)."""
 
     config: VttConfig
     suffix = "vtt"
-    needs = frozenset({"transcript"})
 
-    def render(self, document: ResultDocument) -> str:
-        config = self.config
-        blocks = ["WEBVTT"]
-        for cue in build_cues(_transcript(document), config):
+    def render_transcript(self, transcript: Transcript, document: ResultDocument) -> str:
+        blocks, config = ["WEBVTT"], self.config
+        for cue in build_cues(transcript, config):
             text = self._highlighted(cue) if config.highlight_words else "\n".join(map(vtt_escape, cue.lines))
             if config.speaker_labels and cue.speaker:
                 annotation = vtt_escape(" ".join(cue.speaker.split()))

@@ -13,7 +13,7 @@ from typing import Literal
 from pydantic import Field
 
 from qasr_plugins.document import ResultDocument
-from qasr_plugins.stage import StageConfig, Writer
+from qasr_plugins.stage import StageConfig, TranscriptWriter
 from qasr_plugins.types import Transcript, TranscriptSegment
 from qasr_plugins.writers.subtitles import vtt_timestamp
 
@@ -29,21 +29,16 @@ class TsvConfig(StageConfig):
     precision: int = Field(3, ge=0, le=6)
 
 
-def _segments(document: ResultDocument) -> tuple[TranscriptSegment, ...]:
-    return document.transcript.segments if document.transcript is not None else ()
-
-
-class TxtWriter(Writer):
+class TxtWriter(TranscriptWriter):
     """Writes ``<uri>.txt``."""
 
     config: TxtConfig
     suffix = "txt"
-    needs = frozenset({"transcript"})
 
-    def render(self, document: ResultDocument) -> str:
-        config = self.config
+    def render_transcript(self, transcript: Transcript, document: ResultDocument) -> str:
         paragraphs: list[list[TranscriptSegment]] = []
-        for segment in _segments(document):
+        config = self.config
+        for segment in transcript.segments:
             if not segment.text.strip():
                 continue
             previous = paragraphs[-1][-1] if paragraphs else None
@@ -64,18 +59,16 @@ def _cell(text: str | None) -> str:
     return " ".join((text or "").split())
 
 
-class TsvWriter(Writer):
+class TsvWriter(TranscriptWriter):
     """Writes ``<uri>.tsv``."""
 
     config: TsvConfig
     suffix = "tsv"
-    needs = frozenset({"transcript"})
 
-    def render(self, document: ResultDocument) -> str:
-        config = self.config
+    def render_transcript(self, transcript: Transcript, document: ResultDocument) -> str:
+        rows, config = ["start\tend\tspeaker\ttext"], self.config
         p = config.precision
-        rows = ["start\tend\tspeaker\ttext"]
-        for segment in _segments(document):
+        for segment in transcript.segments:
             if config.level == "segment":
                 rows.append(f"{segment.span.start:.{p}f}\t{segment.span.end:.{p}f}\t{_cell(segment.speaker)}\t"
                             f"{_cell(segment.text)}")

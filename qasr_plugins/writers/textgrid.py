@@ -14,8 +14,8 @@ from pathlib import Path
 from pydantic import Field
 
 from qasr_plugins.document import ResultDocument
-from qasr_plugins.stage import StageConfig, Writer
-from qasr_plugins.types import Span
+from qasr_plugins.stage import StageConfig, TranscriptWriter
+from qasr_plugins.types import Span, Transcript
 
 MIN_INTERVAL = 1e-4
 
@@ -34,18 +34,16 @@ def _intervals(items: list[tuple[Span, str]]) -> list[tuple[float, float, str]]:
     return out
 
 
-class TextGridWriter(Writer):
+class TextGridWriter(TranscriptWriter):
     """Writes ``<uri>.TextGrid``."""
 
     config: TextGridConfig
     suffix = "TextGrid"
-    needs = frozenset({"transcript"})
 
-    def render(self, document: ResultDocument) -> str:
+    def render_transcript(self, transcript: Transcript, document: ResultDocument) -> str:
         from praatio import textgrid
 
-        config = self.config
-        segments = document.transcript.segments if document.transcript else ()
+        config, segments = self.config, transcript.segments
         words: dict[str, list[tuple[Span, str]]] = {}
         spans: dict[str, list[tuple[Span, str]]] = {}
         for segment in segments:
