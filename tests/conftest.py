@@ -6,6 +6,7 @@ import importlib.util
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -109,31 +110,23 @@ def qasr_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
             os.environ[key] = value
 
 
-def _build(tmp_path_factory: pytest.TempPathFactory, name: str, **options: str) -> Path:
-    from qasr_plugins.qwen3.tiny import build_tiny
+def _tiny_checkpoint(name: str, kind: str, layout: str, doc: str) -> Any:
+    """A session fixture ``name``: a tiny Qwen3 checkpoint of ``kind`` in ``layout``, built once."""
 
-    return build_tiny(tmp_path_factory.mktemp(name) / "checkpoint", **options)  # type: ignore[arg-type]
+    @pytest.fixture(scope="session", name=name)
+    def build(tmp_path_factory: pytest.TempPathFactory) -> Path:
+        from qasr_plugins.qwen3.tiny import build_tiny
 
+        return build_tiny(tmp_path_factory.mktemp(name) / "checkpoint", kind=kind, layout=layout)  # type: ignore[arg-type]
 
-@pytest.fixture(scope="session")
-def tiny_asr(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Tiny Qwen3-ASR in the native (-hf) layout."""
-    return _build(tmp_path_factory, "tiny-asr", kind="asr", layout="native")
-
-
-@pytest.fixture(scope="session")
-def tiny_asr_original(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The same tiny Qwen3-ASR weights in the original (qwen-asr) layout."""
-    return _build(tmp_path_factory, "tiny-asr-original", kind="asr", layout="original")
+    build.__doc__ = doc
+    return build
 
 
-@pytest.fixture(scope="session")
-def tiny_aligner(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Tiny Qwen3-ForcedAligner in the native layout."""
-    return _build(tmp_path_factory, "tiny-aligner", kind="forced_aligner", layout="native")
-
-
-@pytest.fixture(scope="session")
-def tiny_aligner_original(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The same tiny Qwen3-ForcedAligner weights in the original layout."""
-    return _build(tmp_path_factory, "tiny-aligner-original", kind="forced_aligner", layout="original")
+tiny_asr = _tiny_checkpoint("tiny_asr", "asr", "native", "Tiny Qwen3-ASR in the native (-hf) layout.")
+tiny_asr_original = _tiny_checkpoint("tiny_asr_original", "asr", "original",
+                                     "The same tiny Qwen3-ASR weights in the original (qwen-asr) layout.")
+tiny_aligner = _tiny_checkpoint("tiny_aligner", "forced_aligner", "native",
+                                "Tiny Qwen3-ForcedAligner in the native layout.")
+tiny_aligner_original = _tiny_checkpoint("tiny_aligner_original", "forced_aligner", "original",
+                                         "The same tiny Qwen3-ForcedAligner weights in the original layout.")
