@@ -118,11 +118,21 @@ def check_spans_inside(output: Any, audio: Audio, tolerance: float = 0.011) -> N
 
 
 class StageContract:
-    """Pytest mix-in: set :attr:`stage_class` (and optionally :attr:`settings`, :attr:`registered_name`)."""
+    """Pytest mix-in: set :attr:`stage_class` (and optionally :attr:`settings`, :attr:`settings_from_fixtures`,
+    :attr:`registered_name`)."""
 
     stage_class: ClassVar[type[Stage[Any, Any]]]
     settings: ClassVar[Mapping[str, Any]] = {}
+    #: Settings whose values pytest fixtures make, setting → fixture name (e.g. ``{"model": "tiny_model"}`` for a
+    #: model a fixture builds); the fixture's value is passed as a string (paths).
+    settings_from_fixtures: ClassVar[Mapping[str, str]] = {}
     registered_name: ClassVar[str | None] = None
+
+    @pytest.fixture(autouse=True)
+    def _settings_from_fixtures(self, request: pytest.FixtureRequest) -> None:
+        if self.settings_from_fixtures:
+            self.settings = {**self.settings, **{key: str(request.getfixturevalue(name))
+                                                 for key, name in self.settings_from_fixtures.items()}}
 
     def make_stage(self) -> Stage[Any, Any]:
         return self.stage_class(**self.settings)

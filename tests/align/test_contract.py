@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
-
 from qasr_plugins.qwen3.aligner import Qwen3ForcedAligner
 from qasr_plugins.stages.ctc_aligner import CtcAligner
 from qasr_plugins.testing.contract import StageContract
@@ -12,16 +10,10 @@ from qasr_plugins.testing.contract import StageContract
 class TestQwen3AlignerContract(StageContract):
     stage_class = Qwen3ForcedAligner
     registered_name = "qwen3.forced_aligner"
-
-    @pytest.fixture(autouse=True)
-    def _model(self, tiny_aligner):
-        self.settings = {"model": str(tiny_aligner)}
+    settings_from_fixtures = {"model": "tiny_aligner"}
 
 
 class TestCtcAlignerContract(StageContract):
     stage_class = CtcAligner
     registered_name = "ctc.aligner"
-
-    @pytest.fixture(autouse=True)
-    def _model(self, tiny_ctc_dir):
-        self.settings = {"model": str(tiny_ctc_dir)}
+    settings_from_fixtures = {"model": "tiny_ctc_dir"}

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
-
 from qasr_plugins.qwen3.asr import Qwen3Asr
 from qasr_plugins.testing.contract import StageContract
 
@@ -11,7 +9,5 @@ from qasr_plugins.testing.contract import StageContract
 class TestQwen3AsrContract(StageContract):
     stage_class = Qwen3Asr
     registered_name = "qwen3.asr"
-
-    @pytest.fixture(autouse=True)
-    def _model(self, tiny_asr):
-        self.settings = {"model": str(tiny_asr), "max_new_tokens": 8}
+    settings = {"max_new_tokens": 8}
+    settings_from_fixtures = {"model": "tiny_asr"}

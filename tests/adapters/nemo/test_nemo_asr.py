@@ -49,7 +49,5 @@ def test_missing_nemo_file_is_a_coded_error(tmp_path: Path) -> None:
 class TestNemoAsrContract(StageContract):
     stage_class = NemoAsr
     registered_name = "nemo.asr"
-
-    @pytest.fixture(autouse=True)
-    def _model(self, tiny_nemo: Path) -> None:
-        type(self).settings = {"model": str(tiny_nemo), "batch_size": 2}
+    settings = {"batch_size": 2}
+    settings_from_fixtures = {"model": "tiny_nemo"}

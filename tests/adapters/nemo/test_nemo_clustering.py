@@ -83,7 +83,4 @@ def test_preset_and_wrong_models(tiny_speaker: Path, tmp_path: Path) -> None:
 class TestNemoClusteringContract(StageContract):
     stage_class = NemoClustering
     registered_name = "nemo.clustering"
-
-    @pytest.fixture(autouse=True)
-    def _model(self, tiny_speaker: Path) -> None:
-        type(self).settings = {"model": str(tiny_speaker)}
+    settings_from_fixtures = {"model": "tiny_speaker"}

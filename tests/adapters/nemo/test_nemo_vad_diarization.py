@@ -206,16 +206,10 @@ def test_the_nemo_pipeline_end_to_end(tiny_vad: Path, tiny_sortformer: Path, sam
 class TestNemoVadContract(StageContract):
     stage_class = NemoVad
     registered_name = "nemo.vad"
-
-    @pytest.fixture(autouse=True)
-    def _model(self, tiny_vad: Path) -> None:
-        type(self).settings = {"model": str(tiny_vad)}
+    settings_from_fixtures = {"model": "tiny_vad"}
 
 
 class TestNemoDiarizationContract(StageContract):
     stage_class = NemoDiarization
     registered_name = "nemo.diarization"
-
-    @pytest.fixture(autouse=True)
-    def _model(self, tiny_sortformer: Path) -> None:
-        type(self).settings = {"model": str(tiny_sortformer)}
+    settings_from_fixtures = {"model": "tiny_sortformer"}

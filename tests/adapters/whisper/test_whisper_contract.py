@@ -22,7 +22,5 @@ def tiny_whisper(tmp_path_factory: pytest.TempPathFactory) -> Path:
 class TestTinyFasterWhisperContract(StageContract):
     stage_class = FasterWhisperAsr
     registered_name = "faster_whisper.asr"
-
-    @pytest.fixture(autouse=True)
-    def _model(self, tiny_whisper: Path) -> None:
-        self.settings = {"model": str(tiny_whisper), "compute_type": "float32"}
+    settings = {"compute_type": "float32"}
+    settings_from_fixtures = {"model": "tiny_whisper"}
