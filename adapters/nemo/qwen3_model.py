@@ -55,7 +55,8 @@ from qasr_plugins.errors import ConfigError, StageError
 from qasr_plugins.languages import is_spaceless
 from qasr_plugins.qwen3.aligner import Qwen3ForcedAligner
 from qasr_plugins.qwen3.asr import Qwen3Asr
-from qasr_plugins.stage import AlignInput, AsrInput, build_config
+from qasr_plugins.settings import build_config
+from qasr_plugins.stage import AlignInput, AsrInput
 from qasr_plugins.types import SAMPLE_RATE, Audio, Span, Transcript
 
 #: Files of a checkpoint directory that are not weights: configuration, tokenizer, processor, chat template.

@@ -10,7 +10,8 @@ from pydantic import Field, model_validator
 from qasr_plugins.alignment.engine import Fallback, FlowSettings
 from qasr_plugins.alignment.qc import QcSettings
 from qasr_plugins.errors import ConfigError, PluginError, QasrError
-from qasr_plugins.stage import AlignInput, StageConfig, build_config
+from qasr_plugins.settings import StageConfig, build_config
+from qasr_plugins.stage import AlignInput
 from qasr_plugins.types import Transcript
 
 

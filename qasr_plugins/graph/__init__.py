@@ -33,7 +33,8 @@ from qasr_plugins.graph.catalog import USER_CONFIG_PATH_ENV, packaged_configs_di
 from qasr_plugins.graph.compose import available_pipelines, available_presets, compose, resolve_pipeline, search_dirs
 from qasr_plugins.graph.specs import GivenSpec, NodeSpec, PipelineSpec, ResolvedNode, WriterSpec
 from qasr_plugins.graph.validate import validate
-from qasr_plugins.stage import KINDS, build_config
+from qasr_plugins.settings import build_config
+from qasr_plugins.stage import KINDS
 
 
 def load_pipeline(pipeline: str | os.PathLike[str] | Mapping[str, Any], overrides: Sequence[str] = (),

@@ -9,7 +9,8 @@ from qasr_plugins import registry
 from qasr_plugins.errors import ConfigError, ConfigErrors, PluginError, did_you_mean
 from qasr_plugins.graph.sections import as_mapping
 from qasr_plugins.graph.specs import NodeSpec, WriterSpec
-from qasr_plugins.stage import KINDS, AnyOf, build_config
+from qasr_plugins.settings import build_config
+from qasr_plugins.stage import KINDS, AnyOf
 
 
 def pick_transcript_node(nodes: Mapping[str, NodeSpec], chosen: Any, errors: list[ConfigError]) -> str | None:

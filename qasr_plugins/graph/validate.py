@@ -17,7 +17,8 @@ from qasr_plugins.graph.guards import scrub
 from qasr_plugins.graph.outputs import pick_transcript_node, resolve_writers
 from qasr_plugins.graph.sections import GIVEN_KEYS, NODE_KEYS, Sections, as_mapping, read_sections, unknown_keys
 from qasr_plugins.graph.specs import GivenSpec, NodeSpec, PipelineSpec, ResolvedNode
-from qasr_plugins.stage import KINDS, NODE_KINDS, PART_TYPES, build_config
+from qasr_plugins.settings import build_config
+from qasr_plugins.stage import KINDS, NODE_KINDS, PART_TYPES
 
 
 def validate(config: Mapping[str, Any], *, source: str = "",

@@ -18,7 +18,8 @@ from typing import Any
 from qasr_plugins.errors import ConfigErrors
 from qasr_plugins.graph import NodeSpec
 from qasr_plugins.runner import Executor
-from qasr_plugins.stage import SPEAKERS, WORD_TIMESTAMPS, Stage, StageConfig, build_config
+from qasr_plugins.settings import StageConfig, build_config
+from qasr_plugins.stage import SPEAKERS, WORD_TIMESTAMPS, Stage
 
 FORMATS = ("json", "text", "srt", "vtt", "verbose_json", "diarized_json")
 #: The formats a streamed response may have (as OpenAI's streaming models).

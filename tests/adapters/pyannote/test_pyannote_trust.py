@@ -115,7 +115,7 @@ def test_config_entries_outside_pyannote_audio_are_refused(tiny: Path, config: s
 
 def test_the_setting_is_validated_with_the_rest_of_the_config() -> None:
     from qasr_plugins.errors import ConfigError
-    from qasr_plugins.stage import build_config
+    from qasr_plugins.settings import build_config
 
     with pytest.raises(ConfigError) as info:
         build_config(PyannoteDiarization, {"trust_checkpoint": "perhaps"}, "stages.diar", "pyannote.diarization")
