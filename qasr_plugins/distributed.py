@@ -23,13 +23,14 @@ from qasr_plugins.runner import FileOutcome, RunInterrupted, RunSummary, batches
 
 
 class PipelineWorker:
-    """A Ray actor's state: one loaded pipeline, rebuilt from the driver's composed config."""
+    """A Ray actor's state: one loaded pipeline, rebuilt from the driver's composed config (with the paths whose
+    values came from the environment, which stay redacted in the actor's provenance and errors too)."""
 
-    def __init__(self, config: dict[str, Any], source: str) -> None:
+    def __init__(self, config: dict[str, Any], source: str, env_paths: frozenset[str] = frozenset()) -> None:
         from qasr_plugins.graph import validate
         from qasr_plugins.runner import Executor
 
-        self.executor = Executor(validate(config, source=source))
+        self.executor = Executor(validate(config, source=source, env_paths=env_paths))
         self.executor.load()
 
     def process(self, batch: list[InputItem], output_dir: str) -> list[FileOutcome]:
@@ -97,7 +98,7 @@ def _run_pool(spec: PipelineSpec, work: list[list[InputItem]], output_dir: Path,
 
     count = max(1, min(workers or int(ray.available_resources().get("CPU", 1) // cpus_per_worker), len(work)))
     actor = ray.remote(num_cpus=cpus_per_worker, num_gpus=gpus_per_worker)(PipelineWorker)
-    actors = [actor.remote(dict(spec.config), spec.source) for _ in range(count)]
+    actors = [actor.remote(dict(spec.config), spec.source, spec.env_paths) for _ in range(count)]
     bar = tqdm(total=sum(map(len, work)), unit="file", disable=None if progress is None else not progress)
     try:
         for result in ActorPool(actors).map_unordered(lambda a, batch: a.process.remote(batch, str(output_dir)),

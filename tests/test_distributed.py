@@ -44,3 +44,21 @@ def test_ray_run_matches_local_semantics(fake_pipeline: Path, local_ray, tmp_pat
     assert ResultDocument.load(out / "e.json").transcript is not None
     again = run_on_ray(spec, items, out, workers=2, progress=False)
     assert again.line() == "0 done, 4 skipped, 1 failed"
+
+
+def test_a_workers_pipeline_keeps_environment_values_redacted(fake_pipeline: Path, fake_plugins, tmp_path: Path,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """A Ray actor rebuilds the pipeline from the driver's config: values the driver read from the environment
+    (allow_env) stay out of the actor's provenance too."""
+    from qasr_plugins.distributed import PipelineWorker
+
+    monkeypatch.setenv("QASR_TEST_SECRET", "tok-123-secret")
+    spec = load_pipeline(fake_pipeline, ["stages.asr.fail_on=${oc.env:QASR_TEST_SECRET}"], allow_env=True)
+    assert spec.env_paths
+    audio = tmp_path / "a.wav"
+    sf.write(audio, np.random.default_rng(0).standard_normal(16000 * 3).astype(np.float32) * 0.1, 16000)
+    worker = PipelineWorker(dict(spec.config), spec.source, spec.env_paths)
+    [outcome] = worker.process(collect_inputs([str(audio)]), str(tmp_path / "out"))
+    assert outcome.status == "done"
+    written = (tmp_path / "out" / "a.json").read_text()
+    assert "tok-123-secret" not in written and "tok-123-secret" not in worker.executor.spec.describe()
