@@ -79,20 +79,30 @@ def test_invalid_value_names_path() -> None:
     assert ("C103", "stages.vad.threshold") in found
 
 
-def test_missing_required_input(fake_pipeline: Path) -> None:
-    found, _error = codes_and_paths(fake_pipeline, ["~graph.align.inputs"])
-    assert ("C104", "graph.align.inputs.transcript") in found
+#: One override breaking the fake graph → the error code and config path it must give, and a phrase of its message.
+GRAPH_ERRORS = [
+    ("~graph.align.inputs", "C104", "graph.align.inputs.transcript", ""),  # a required input missing
+    ("graph.asr.inputs.speech=vda", "C105", "graph.asr.inputs.speech", "'vad'"),  # an unknown node, the closest named
+    ("graph.asr.inputs.speech=diarization", "C106", "graph.asr.inputs.speech",
+     "takes SpeechRegions"),  # a port fed the wrong type
+    ("stages/asr=fake_nolid", "C108", "graph.align.inputs.transcript", "set its language"),  # an unmet requirement
+    ("+graph.asr.inputs.regions=vad", "C109", "graph.asr.inputs.regions", ""),  # no such port
+    ("graph.vad.kind=vda", "C110", "graph.vad.kind", "'vad'"),  # an unknown kind, the closest named
+]
 
 
-def test_input_from_unknown_node(fake_pipeline: Path) -> None:
-    found, error = codes_and_paths(fake_pipeline, ["graph.asr.inputs.speech=vda"])
-    assert ("C105", "graph.asr.inputs.speech") in found and "'vad'" in error.render()
+@pytest.mark.parametrize(("override", "code", "path", "phrase"), GRAPH_ERRORS, ids=[e[1] for e in GRAPH_ERRORS])
+def test_a_broken_graph_names_code_path_and_remedy(fake_pipeline: Path, override: str, code: str, path: str,
+                                                   phrase: str) -> None:
+    found, error = codes_and_paths(fake_pipeline, [override])
+    assert (code, path) in found and phrase in error.render()
 
 
-def test_port_type_mismatch(fake_pipeline: Path) -> None:
-    found, error = codes_and_paths(fake_pipeline, ["graph.asr.inputs.speech=diarization"])
-    assert ("C106", "graph.asr.inputs.speech") in found
+def test_a_wrongly_typed_port_names_both_types(fake_pipeline: Path) -> None:
+    _, error = codes_and_paths(fake_pipeline, ["graph.asr.inputs.speech=diarization"])
     assert "takes SpeechRegions" in error.render() and "produces Diarization" in error.render()
+    _, error = codes_and_paths(fake_pipeline, ["stages/asr=fake_nolid"])
+    assert "needs 'language'" in error.render()
 
 
 def test_cycle(fake_pipeline: Path) -> None:
@@ -103,22 +113,6 @@ def test_cycle(fake_pipeline: Path) -> None:
     with pytest.raises(ConfigErrors) as info:
         validate(config)
     assert "C107" in info.value.codes and "cycle" in info.value.render()
-
-
-def test_unmet_requirement_says_what_to_do(fake_pipeline: Path) -> None:
-    found, error = codes_and_paths(fake_pipeline, ["stages/asr=fake_nolid"])
-    assert ("C108", "graph.align.inputs.transcript") in found
-    assert "needs 'language'" in error.render() and "set its language" in error.render()
-
-
-def test_unknown_port(fake_pipeline: Path) -> None:
-    found, _error = codes_and_paths(fake_pipeline, ["+graph.asr.inputs.regions=vad"])
-    assert ("C109", "graph.asr.inputs.regions") in found
-
-
-def test_unknown_kind(fake_pipeline: Path) -> None:
-    found, error = codes_and_paths(fake_pipeline, ["graph.vad.kind=vda"])
-    assert ("C110", "graph.vad.kind") in found and "'vad'" in error.render()
 
 
 def test_unknown_output_format() -> None:
