@@ -13,17 +13,8 @@ import pytest
 from qasr_plugins.document import AudioInfo, ResultDocument
 from qasr_plugins.rich import speaker_colours
 from qasr_plugins.testing import dummy_audio
-from qasr_plugins.types import (
-    Diarization,
-    Span,
-    SpeakerTurns,
-    SpeechRegions,
-    StageRecord,
-    Transcript,
-    TranscriptSegment,
-    Turn,
-    Word,
-)
+from qasr_plugins.timeline import Diarization, Span, SpeakerTurns, SpeechRegions, Turn
+from qasr_plugins.types import StageRecord, Transcript, TranscriptSegment, Word
 
 
 @pytest.fixture(autouse=True)
