@@ -11,7 +11,8 @@ import sys
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError, create_model
+from pydantic.fields import FieldInfo
 
 from qasr_plugins.errors import ConfigError, ConfigErrors, QasrError
 from qasr_plugins.tuning import Tunable, parse_tunable
@@ -43,6 +44,15 @@ class StageConfig(BaseModel):
         """A short, stable hash of the settings (for provenance and caches)."""
         blob = json.dumps(self.model_dump(mode="json"), sort_keys=True, default=str)
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def with_defaults(base: type[StageConfig], name: str, **defaults: Any) -> type[StageConfig]:
+    """``base`` with other defaults for some of its settings (their bounds, descriptions and tuning ranges stay):
+    for schemas shared by stages whose sensible defaults differ."""
+    fields: dict[str, Any] = {
+        key: (base.model_fields[key].annotation, FieldInfo.merge_field_infos(base.model_fields[key], default=value))
+        for key, value in defaults.items()}
+    return create_model(name, __base__=base, **fields)
 
 
 class Configured:

@@ -18,9 +18,10 @@ from typing import Any
 import numpy as np
 from pydantic import Field
 
-from qasr_plugins.adapters.nemo.frames import frame_rules_with_defaults, frame_spans
+from qasr_plugins.adapters.nemo.frames import FrameRulesConfig, frame_spans
 from qasr_plugins.errors import InputError
 from qasr_plugins.libraries import Libraries
+from qasr_plugins.settings import with_defaults
 from qasr_plugins.stage import DiarizationInput, DiarizationStage
 from qasr_plugins.trust import trust_field
 from qasr_plugins.types import Audio, Diarization, Span, SpeakerTurns, SpeechRegions, Turn
@@ -30,7 +31,7 @@ MIN_AUDIO = 0.1  # shorter input gives the subsampling convolutions too few samp
 
 
 #: NeMo's ``diarize`` post-processing defaults.
-_DiarizeRules = frame_rules_with_defaults("DiarizeRules", onset=0.5, offset=0.5, pad_onset=0.0, pad_offset=0.0,
+_DiarizeRules = with_defaults(FrameRulesConfig, "DiarizeRules", onset=0.5, offset=0.5, pad_onset=0.0, pad_offset=0.0,
                                           min_duration_on=0.0, min_duration_off=0.0)
 
 

@@ -8,11 +8,8 @@ merge to the latest end (NeMo keeps the last-sorted one's), and spans never reac
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
-from pydantic import Field, create_model
-from pydantic.fields import FieldInfo
+from pydantic import Field
 
 from qasr_plugins.stage import StageConfig
 from qasr_plugins.types import Span, SpeechRegions
@@ -29,16 +26,6 @@ class FrameRulesConfig(StageConfig):
     min_duration_on: float = Field(0.2, ge=0, le=60, description="Drop regions shorter than this (s).")
     min_duration_off: float = Field(0.2, ge=0, le=60, description="Fill gaps shorter than this (s).")
     filter_speech_first: bool = Field(True, description="Drop short regions before filling short gaps.")
-
-
-def frame_rules_with_defaults(name: str, **defaults: Any) -> type[FrameRulesConfig]:
-    """:class:`FrameRulesConfig` with other defaults (NeMo's VAD and diarization post-processing differ); the
-    descriptions and bounds stay."""
-    fields: dict[str, Any] = {
-        key: (FrameRulesConfig.model_fields[key].annotation,
-              FieldInfo.merge_field_infos(FrameRulesConfig.model_fields[key], default=value))
-        for key, value in defaults.items()}
-    return create_model(name, __base__=FrameRulesConfig, **fields)
 
 
 def frame_spans(probabilities: np.ndarray, frame: float, rules: FrameRulesConfig, *, origin: float = 0.0,
@@ -74,4 +61,4 @@ def frame_spans(probabilities: np.ndarray, frame: float, rules: FrameRulesConfig
     return list(kept.shifted(origin))
 
 
-__all__ = ["FrameRulesConfig", "frame_rules_with_defaults", "frame_spans"]
+__all__ = ["FrameRulesConfig", "frame_spans"]

@@ -7,22 +7,17 @@ from collections.abc import Sequence
 from pydantic import Field
 
 from qasr_plugins.energy import speech_spans
-from qasr_plugins.stage import StageConfig, VadInput, VadStage
+from qasr_plugins.stage import VadInput, VadStage
+from qasr_plugins.stages.durations import SpeechDurations
 from qasr_plugins.tuning import uniform
 from qasr_plugins.types import Span, SpeechRegions
 
 
-class EnergyVadConfig(StageConfig):
+class EnergyVadConfig(SpeechDurations):
     threshold_db: float = Field(-35.0, ge=-120, lt=0, json_schema_extra=uniform(-50.0, -10.0),
                                 description="Frames within this many dB of the loudest are speech.")
     floor_db: float = Field(-60.0, ge=-120, lt=0, description="Absolute floor (dBFS) below which nothing is speech.")
     frame: float = Field(0.03, gt=0, le=0.5, description="Frame length (s).")
-    min_speech_duration: float = Field(0.25, ge=0, le=60, json_schema_extra=uniform(0.0, 1.0),
-                                       description="Drop speech shorter than this (s).")
-    min_silence_duration: float = Field(0.3, ge=0, le=60, json_schema_extra=uniform(0.0, 1.0),
-                                        description="Merge across silences shorter than this (s).")
-    speech_pad: float = Field(0.05, ge=0, le=10, json_schema_extra=uniform(0.0, 0.3),
-                              description="Pad each region by this much on both sides (s).")
 
 
 class EnergyVad(VadStage):

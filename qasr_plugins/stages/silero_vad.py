@@ -9,21 +9,18 @@ from typing import Any
 from pydantic import Field
 
 from qasr_plugins.libraries import Libraries
-from qasr_plugins.stage import StageConfig, VadInput, VadStage
+from qasr_plugins.settings import with_defaults
+from qasr_plugins.stage import VadInput, VadStage
+from qasr_plugins.stages.durations import SpeechDurations
 from qasr_plugins.tuning import uniform
 from qasr_plugins.types import Span, SpeechRegions
 
 
-class SileroVadConfig(StageConfig):
+class SileroVadConfig(with_defaults(SpeechDurations, "SileroDurations", min_silence_duration=0.1,  # type: ignore[misc]
+                                    speech_pad=0.03)):
     threshold: float = Field(0.5, gt=0, lt=1, json_schema_extra=uniform(0.2, 0.9),
                              description="Speech probability above which a frame is speech.")
     neg_threshold: float | None = Field(None, gt=0, lt=1, description="Hysteresis: leave speech below this.")
-    min_speech_duration: float = Field(0.25, ge=0, le=60, json_schema_extra=uniform(0.0, 1.0),
-                                       description="Drop speech shorter than this (s).")
-    min_silence_duration: float = Field(0.1, ge=0, le=60, json_schema_extra=uniform(0.0, 1.0),
-                                        description="Merge across silences shorter than this (s).")
-    speech_pad: float = Field(0.03, ge=0, le=10, json_schema_extra=uniform(0.0, 0.3),
-                              description="Pad each region by this much on both sides (s).")
     max_speech_duration: float | None = Field(None, gt=0, le=3600, description="Split regions longer than this (s).")
     onnx: bool = Field(False, description="Run the bundled ONNX model with onnxruntime instead of TorchScript.")
     threads: int | None = Field(None, ge=1, description="torch intra-op threads (default: torch's).")
