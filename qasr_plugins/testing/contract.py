@@ -22,6 +22,7 @@ Every check is also a plain function (``check_*``) for use outside pytest.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator, Mapping
 from dataclasses import fields, is_dataclass
 from pathlib import Path
@@ -223,6 +224,17 @@ def check_suffix(writer_class: type[Writer]) -> None:
     assert isinstance(suffix, str) and suffix, f"{writer_class.__name__}.suffix must be a non-empty string"
     assert not suffix.startswith(".") and "/" not in suffix and "\\" not in suffix, (
         f"suffix {suffix!r}: give it without the dot and without directories (the runner writes <uri>.<suffix>)")
+
+
+def stage_contract(stage_class: type[Stage[Any, Any]], registered_name: str | None = None, *,
+                   settings: Mapping[str, Any] | None = None,
+                   settings_from_fixtures: Mapping[str, str] | None = None) -> type[StageContract]:
+    """A :class:`StageContract` test class in one line: ``TestMyVad = stage_contract(MyVad, "my.vad")`` in a test
+    module (pytest collects it under that name)."""
+    caller = sys._getframe(1).f_globals.get("__name__", __name__)
+    return type(f"Test{stage_class.__name__}Contract", (StageContract,), {
+        "stage_class": stage_class, "registered_name": registered_name, "settings": dict(settings or {}),
+        "settings_from_fixtures": dict(settings_from_fixtures or {}), "__module__": caller})
 
 
 class WriterContract:

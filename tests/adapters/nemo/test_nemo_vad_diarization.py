@@ -17,7 +17,7 @@ from qasr_plugins.adapters.nemo.vad import NemoVad
 from qasr_plugins.audio import load_audio
 from qasr_plugins.errors import StageError
 from qasr_plugins.stage import DiarizationInput, VadInput
-from qasr_plugins.testing.contract import StageContract
+from qasr_plugins.testing.contract import stage_contract
 from qasr_plugins.types import Audio, Span, SpeechRegions
 
 #: Post-processing that keeps plenty of decisions on the tiny models (NeMo's names).
@@ -203,13 +203,6 @@ def test_the_nemo_pipeline_end_to_end(tiny_vad: Path, tiny_sortformer: Path, sam
     assert json.loads((out / "sample.manifest.jsonl").read_text().splitlines()[0])["audio_filepath"]
 
 
-class TestNemoVadContract(StageContract):
-    stage_class = NemoVad
-    registered_name = "nemo.vad"
-    settings_from_fixtures = {"model": "tiny_vad"}
-
-
-class TestNemoDiarizationContract(StageContract):
-    stage_class = NemoDiarization
-    registered_name = "nemo.diarization"
-    settings_from_fixtures = {"model": "tiny_sortformer"}
+TestNemoVadContract = stage_contract(NemoVad, "nemo.vad", settings_from_fixtures={"model": "tiny_vad"})
+TestNemoDiarizationContract = stage_contract(NemoDiarization, "nemo.diarization",
+                                             settings_from_fixtures={"model": "tiny_sortformer"})
