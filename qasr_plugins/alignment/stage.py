@@ -4,11 +4,13 @@ lacks, and one ``process`` for all (:func:`~qasr_plugins.alignment.engine.align_
 from __future__ import annotations
 
 from abc import abstractmethod
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import ClassVar
 
 from qasr_plugins.alignment.config import AlignerConfig, load_fallback
 from qasr_plugins.alignment.engine import AlignerBackend, Fallback, align_transcript
-from qasr_plugins.stage import AlignInput, AlignStage
+from qasr_plugins.settings import StageConfig
+from qasr_plugins.stage import LANGUAGE, TEXT, AlignInput, AlignStage
 from qasr_plugins.types import Transcript
 
 
@@ -19,6 +21,13 @@ class BackendAligner(AlignStage):
     config: AlignerConfig
     backend: AlignerBackend
     fallback: Fallback | None = None
+    #: The model needs each segment's language (unless the ``language`` setting gives it).
+    needs_language: ClassVar[bool] = False
+
+    @classmethod
+    def requires(cls, config: StageConfig) -> Mapping[str, frozenset[str]]:
+        language = cls.needs_language and not getattr(config, "language", None)
+        return {"transcript": frozenset({TEXT, LANGUAGE} if language else {TEXT})}
 
     def load(self) -> None:
         if self.config.threads:

@@ -13,7 +13,7 @@ and words keep their display text (:mod:`qasr_plugins.alignment.reproject`).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any, ClassVar, Literal
 
 from pydantic import Field, field_validator
@@ -25,7 +25,7 @@ from qasr_plugins.alignment.stage import BackendAligner
 from qasr_plugins.alignment.text import Unit, split_units
 from qasr_plugins.libraries import Libraries
 from qasr_plugins.qwen3.languages import ALIGNER_TAGS, aligner_supports
-from qasr_plugins.stage import LANGUAGE, TEXT, StageConfig
+from qasr_plugins.stage import LANGUAGE
 from qasr_plugins.trust import trust_field
 from qasr_plugins.types import Span
 
@@ -66,11 +66,7 @@ class Qwen3ForcedAligner(BackendAligner):
     libraries = Libraries("qwen", ("torch", "transformers", "huggingface_hub"))
 
     config: Qwen3AlignerConfig
-
-    @classmethod
-    def requires(cls, config: StageConfig) -> Mapping[str, frozenset[str]]:
-        needs = {TEXT} if getattr(config, "language", None) else {TEXT, LANGUAGE}
-        return {"transcript": frozenset(needs)}
+    needs_language = True
 
     @classmethod
     def unmet_hint(cls, port: str, capability: str) -> str:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import itertools
 import pickle
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +23,6 @@ from qasr_plugins.alignment.stage import BackendAligner
 from qasr_plugins.alignment.text import Unit, split_units
 from qasr_plugins.errors import StageError
 from qasr_plugins.libraries import Libraries
-from qasr_plugins.stage import TEXT, StageConfig
 from qasr_plugins.trust import check_pickled_weights, is_refusal, pretrained, refusal_reason, trust_field, untrusted
 from qasr_plugins.types import Span
 
@@ -51,10 +50,6 @@ class CtcAligner(BackendAligner):
     libraries = Libraries("qwen", ("torch", "torchaudio", "transformers"))
 
     config: CtcAlignerConfig
-
-    @classmethod
-    def requires(cls, config: StageConfig) -> Mapping[str, frozenset[str]]:
-        return {"transcript": frozenset({TEXT})}
 
     def load_backend(self) -> CtcBackend:
         cfg = self.config

@@ -47,14 +47,14 @@ class FakeVad(VadStage):
         _count_load(self)
 
     def process(self, batch: Sequence[VadInput]) -> list[SpeechRegions]:
-        out = []
-        for item in batch:
-            span, regions, t = item.audio.span, [], item.audio.span.start
-            while t < span.end:
-                regions.append(Span(t, min(span.end, t + self.config.window)))
-                t += self.config.window + self.config.gap
-            out.append(SpeechRegions(item.audio.uri, tuple(r for r in regions if r.duration > 0)))
-        return out
+        return [self._windows(item.audio.uri, item.audio.span) for item in batch]
+
+    def _windows(self, uri: str, span: Span) -> SpeechRegions:
+        regions, t = [], span.start
+        while t < span.end:
+            regions.append(Span(t, min(span.end, t + self.config.window)))
+            t += self.config.window + self.config.gap
+        return SpeechRegions(uri, tuple(r for r in regions if r.duration > 0))
 
 
 class FakeDiarizationConfig(StageConfig):
@@ -70,12 +70,12 @@ class FakeDiarization(DiarizationStage):
         _count_load(self)
 
     def process(self, batch: Sequence[DiarizationInput]) -> list[Diarization]:
-        out = []
-        for item in batch:
-            regions = tuple(item.speech) if item.speech is not None else (item.audio.span,)
-            turns = tuple(Turn(r, f"SPEAKER_{i % self.config.speakers:02d}") for i, r in enumerate(regions))
-            out.append(Diarization(SpeakerTurns(item.audio.uri, turns, exclusive=True)))
-        return out
+        return [self._in_turn(item) for item in batch]
+
+    def _in_turn(self, item: DiarizationInput) -> Diarization:
+        regions = tuple(item.speech) if item.speech is not None else (item.audio.span,)
+        turns = tuple(Turn(r, f"SPEAKER_{i % self.config.speakers:02d}") for i, r in enumerate(regions))
+        return Diarization(SpeakerTurns(item.audio.uri, turns, exclusive=True))
 
 
 class FakeAsrConfig(StageConfig):
