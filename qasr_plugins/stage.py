@@ -17,6 +17,7 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any, ClassVar, Generic, TypeVar, get_type_hints
 
+from qasr_plugins import fingerprint
 from qasr_plugins.document import ResultDocument
 from qasr_plugins.libraries import Libraries, missing_library
 from qasr_plugins.settings import Configured, StageConfig
@@ -112,6 +113,13 @@ class Stage(Configured, ABC, Generic[In, Out]):
     libraries: ClassVar[Libraries | None] = None
     #: Capabilities this stage's output offers whatever its settings (see :meth:`provides`).
     offers: ClassVar[frozenset[str]] = frozenset()
+    #: Whether the stage cache may keep and reuse this stage's outputs: ``False`` for a stage whose output is not
+    #: decided by its inputs, settings, version and :meth:`fingerprint` (e.g. sampling without a fixed seed).
+    cacheable: ClassVar[bool] = True
+    #: Part of the cache key: bump it when a change of the stage's code changes its outputs between releases. A stage
+    #: that no installed distribution provides (registered in-process, e.g. in a notebook) is cached only when it sets
+    #: this, since no version tells its edits apart.
+    cache_version: ClassVar[str | None] = None
 
     def __init__(self, config: StageConfig | None = None, **settings: Any) -> None:
         super().__init__(config, **settings)
@@ -136,6 +144,12 @@ class Stage(Configured, ABC, Generic[In, Out]):
     def model_id(self) -> str | None:
         """The model this stage runs (hub id or path), for provenance."""
         return getattr(self.config, "model", None)
+
+    def fingerprint(self) -> Mapping[str, Any]:
+        """What decides this stage's outputs beyond its settings, kind and version, for the stage cache. Default:
+        the identity (resolved path, size, modification time) of every local file or directory a setting names —
+        a model checkpoint, a reference clip. Override to add what the settings do not show."""
+        return fingerprint.settings_files(self.config.model_dump(mode="json").values())
 
     def ensure_loaded(self) -> None:
         """:meth:`load` once.

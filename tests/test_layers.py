@@ -22,7 +22,7 @@ LAYERS: dict[str, int] = {
     **dict.fromkeys(["qasr_plugins.types", "qasr_plugins.errors", "qasr_plugins.languages", "qasr_plugins.document",
                      "qasr_plugins.timeline", "qasr_plugins.sequences", "qasr_plugins.text", "qasr_plugins.energy",
                      "qasr_plugins.tuning", "qasr_plugins.atomic", "qasr_plugins.outdir",
-                     "qasr_plugins.libraries", "qasr_plugins.rich"], BASE),
+                     "qasr_plugins.libraries", "qasr_plugins.rich", "qasr_plugins.fingerprint"], BASE),
     **dict.fromkeys(["qasr_plugins.settings", "qasr_plugins.stage", "qasr_plugins.registry", "qasr_plugins.trust"], CONTRACTS),
     **dict.fromkeys(["qasr_plugins.stages", "qasr_plugins.qwen3", "qasr_plugins.alignment", "qasr_plugins.asr",
                      "qasr_plugins.writers", "qasr_plugins.adapters"], STAGES),
