@@ -64,6 +64,12 @@ class ResultDocument:
         """Seconds each node took on this recording (its share of the batch it ran in), in execution order."""
         return {record.node: record.wall_time for record in self.provenance}
 
+    @property
+    def cache(self) -> dict[str, str | None]:
+        """What the stage cache did for each node (``"hit"``, ``"miss"``, ``"uncacheable"``; ``None`` without a
+        cache), in execution order."""
+        return {record.node: record.cache for record in self.provenance}
+
     def show(self, *, words: bool = False) -> HtmlView:
         """A view of the document for Jupyter: its summary, timings and transcript table (each word, coloured by
         its speaker, with ``words``)."""

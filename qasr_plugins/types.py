@@ -213,17 +213,21 @@ class StageRecord:
     config_hash: str | None = None
     wall_time: float = 0.0
     settings: Mapping[str, Any] = field(default_factory=dict)
+    #: What the stage cache did: ``"hit"`` (the output was reused), ``"miss"`` (computed and stored),
+    #: ``"uncacheable"`` (computed; the stage is never cached); ``None`` when the run had no cache.
+    cache: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"node": self.node, "kind": self.kind, "name": self.name, "distribution": self.distribution,
+        data = {"node": self.node, "kind": self.kind, "name": self.name, "distribution": self.distribution,
                 "version": self.version, "model": self.model, "config_hash": self.config_hash,
                 "wall_time": self.wall_time, "settings": dict(self.settings)}
+        return data | {"cache": self.cache} if self.cache is not None else data
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> StageRecord:
         return cls(data["node"], data["kind"], data["name"], data.get("distribution"), data.get("version"),
                    data.get("model"), data.get("config_hash"), float(data.get("wall_time", 0.0)),
-                   dict(data.get("settings", {})))
+                   dict(data.get("settings", {})), data.get("cache"))
 
 
 __all__ = ["SAMPLE_RATE", "Audio", "CropMode", "Diarization", "Span", "SpeakerTurns", "SpeechRegions", "StageRecord",
