@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from qasr_plugins.cachedir import cache_root
 from qasr_plugins.errors import ConfigError, QasrError, StageError
 from qasr_plugins.qwen3.layout import CheckpointInfo, Kind, inspect_checkpoint
 from qasr_plugins.trust import check_pickled_weights, is_refusal, pretrained, refusal_reason, untrusted
@@ -38,14 +39,6 @@ class LoadedModel:
     processor: Any
     checkpoint: Path
     source: CheckpointInfo
-
-
-def cache_root() -> Path:
-    """Where qasr keeps derived files: ``$QASR_CACHE``, else ``$XDG_CACHE_HOME/qasr``, else ``~/.cache/qasr``."""
-    if os.environ.get("QASR_CACHE"):
-        return Path(os.environ["QASR_CACHE"]).expanduser()
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "qasr"
 
 
 def _looks_like_path(model: str) -> bool:
