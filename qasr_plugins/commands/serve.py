@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -28,6 +29,8 @@ def serve(
     request_timeout: Annotated[float, typer.Option(help="Seconds a request may wait and run (504 after).")] = 3600.0,
     max_queue: Annotated[int, typer.Option(help="Requests waiting or running at once (429 beyond).")] = 8,
     allow_env: Annotated[bool, typer.Option("--allow-env", help="Let ${oc.env:VAR} read the environment.")] = False,
+    cache: Annotated[Path | None, typer.Option("--cache", help="Keep node outputs in this stage cache directory "
+                                                "(off by default: uploads are other people's audio).")] = None,
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks.")] = False,
 ) -> None:
     """Serve PIPELINE at POST /v1/audio/transcriptions (OpenAI semantics); models load before it listens."""
@@ -38,7 +41,7 @@ def serve(
         from qasr_plugins.serve import Limits, create_app
     except ModuleNotFoundError as exc:
         raise missing_library("qasr serve", SERVE_LIBRARIES, [exc.name or str(exc)]) from exc
-    pipe = Pipeline.from_config(pipeline, overrides or [], allow_env=allow_env)
+    pipe = Pipeline.from_config(pipeline, overrides or [], allow_env=allow_env, cache=cache or False)
     typer.echo(f"loading {pipe.spec.name} …", err=True)
     pipe.load()
     limits = Limits(max_upload_bytes=int(max_upload_mb * 1024 * 1024), max_duration=max_duration,
