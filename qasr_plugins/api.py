@@ -6,9 +6,13 @@
     >>> document = pipeline("meeting.wav")          # → ResultDocument
     >>> document.timings                            # node → seconds
     >>> summary = pipeline.run(["corpus/"], "out")  # files, dirs, globs, manifests → DIR/<uri>.<ext>
+    >>> document.cache                              # node → "hit" / "miss": what the stage cache reused
 
 A pipeline keeps the config it came from and its overrides, so :meth:`Pipeline.replace` and
 :meth:`Pipeline.with_overrides` compose on top of them and validate a new pipeline; the original is unchanged.
+Pipelines share the stage cache (by default in the user cache directory, see
+:func:`qasr_plugins.cache.default_cache_dir`): a pipeline with one stage swapped reruns that node and what depends
+on it, and reuses the rest.
 """
 
 from __future__ import annotations
@@ -20,15 +24,19 @@ from pathlib import Path
 from typing import Any
 
 from qasr_plugins.audio import to_audio
+from qasr_plugins.cache import RecordingId, StageCache, open_cache
 from qasr_plugins.document import ResultDocument
 from qasr_plugins.errors import ConfigError, QasrError, did_you_mean
+from qasr_plugins.executor import Executor
 from qasr_plugins.graph import PipelineSpec, available_presets, load_pipeline
 from qasr_plugins.inputs import collect_inputs
 from qasr_plugins.outdir import check_output_dir
-from qasr_plugins.runner import Executor, RunSummary, run_files
+from qasr_plugins.runner import RunSummary, run_files
 
 #: What a pipeline can be built from: a packaged name, a YAML path, or the config itself (a dict or DictConfig).
 PipelineSource = str | os.PathLike[str] | Mapping[str, Any]
+#: Which stage cache a pipeline uses (see :func:`qasr_plugins.cache.open_cache`).
+CacheChoice = bool | str | os.PathLike[str] | StageCache | None
 
 
 class Pipeline:
@@ -38,20 +46,25 @@ class Pipeline:
         spec: The validated graph.
         source: The pipeline it was composed from (a name, a path or a mapping).
         overrides: The dotlist overrides applied on top of ``source``.
+        cache: The stage cache its runs read and fill, or ``None``.
     """
 
     def __init__(self, spec: PipelineSpec, source: PipelineSource | None = None, overrides: Sequence[str] = (),
-                 formats: Sequence[str] | None = None, *, allow_env: bool = False) -> None:
+                 formats: Sequence[str] | None = None, *, allow_env: bool = False, cache: CacheChoice = True) -> None:
         self.spec = spec
         self.source: PipelineSource = dict(spec.config) if source is None else source
         self.overrides: tuple[str, ...] = tuple(overrides)
+        self.cache = open_cache(cache)
         self._formats = None if formats is None else tuple(formats)
         self._allow_env = allow_env
         self._executor: Executor | None = None
+        #: The recordings of the last call (kept by derived pipelines), to show which nodes would be cache hits.
+        self._recent: tuple[RecordingId, ...] = ()
 
     @classmethod
     def from_config(cls, pipeline: PipelineSource = "vad", overrides: Sequence[str] = (),
-                    formats: Sequence[str] | None = None, *, allow_env: bool = False) -> Pipeline:
+                    formats: Sequence[str] | None = None, *, allow_env: bool = False,
+                    cache: CacheChoice = True) -> Pipeline:
         """Compose and validate ``pipeline`` with dotlist ``overrides``.
 
         Args:
@@ -61,13 +74,22 @@ class Pipeline:
                 ``stages/asr=@<stage>``).
             formats: Replaces ``outputs.formats`` when given.
             allow_env: Let ``${oc.env:VAR}`` read the environment (values so filled are never shown).
+            cache: The stage cache: ``True`` (default) the user's (``$QASR_STAGE_CACHE``, else
+                ``~/.cache/qasr/stages``), a directory, a :class:`~qasr_plugins.cache.StageCache`, or ``False``.
 
         Raises:
             ConfigError: The coded composition or validation error (several at once as ``ConfigErrors``).
         """
         source = _plain(pipeline)
         spec = load_pipeline(source, overrides, formats, allow_env=allow_env)
-        return cls(spec, source, overrides, formats, allow_env=allow_env)
+        return cls(spec, source, overrides, formats, allow_env=allow_env, cache=cache)
+
+    def _derived(self, overrides: Sequence[str]) -> Pipeline:
+        """This pipeline's source with ``overrides``, sharing its cache and its recent recordings."""
+        pipeline = Pipeline.from_config(self.source, overrides, self._formats, allow_env=self._allow_env,
+                                        cache=self.cache or False)
+        pipeline._recent = self._recent
+        return pipeline
 
     def with_overrides(self, overrides: Sequence[str]) -> Pipeline:
         """A new validated pipeline: this one's source and overrides, then ``overrides``.
@@ -77,8 +99,7 @@ class Pipeline:
         """
         if isinstance(overrides, str):
             overrides = [overrides]
-        return Pipeline.from_config(self.source, [*self.overrides, *overrides], self._formats,
-                                    allow_env=self._allow_env)
+        return self._derived([*self.overrides, *overrides])
 
     def replace(self, node: str, stage: str, **settings: Any) -> Pipeline:
         """A new validated pipeline whose node ``node`` has new settings: ``stage`` names a preset of the node's
@@ -98,14 +119,12 @@ class Pipeline:
         group = f"stages/{found.kind}" + ("" if key == f"stages.{found.kind}" else f"@{key}")
         swap = f"{group}={stage}" if stage in available_presets(found.kind) else f"{key}=@{stage}"
         kept = [o for o in self.overrides if not _targets(o, key, group)]
-        return Pipeline.from_config(self.source, [*kept, swap, *(f"{key}.{name}={_override_value(v)}"
-                                                               for name, v in settings.items())],
-                                    self._formats, allow_env=self._allow_env)
+        return self._derived([*kept, swap, *(f"{key}.{name}={_override_value(v)}" for name, v in settings.items())])
 
     @property
     def executor(self) -> Executor:
         if self._executor is None:
-            self._executor = Executor(self.spec)
+            self._executor = Executor(self.spec, self.cache)
         return self._executor
 
     def load(self) -> Pipeline:
@@ -119,10 +138,20 @@ class Pipeline:
         Raises:
             QasrError: the coded error that stopped this input.
         """
-        result = self.executor.process([to_audio(source, uri=uri)])[0]
+        audio = to_audio(source, uri=uri)
+        result = self.executor.process([audio])[0]
+        if self.cache is not None:
+            self._recent = (RecordingId.of(audio),)
         if isinstance(result, QasrError):
             raise result
         return result
+
+    def cached_nodes(self) -> dict[str, bool]:
+        """For the recording this pipeline (or the one it was derived from) last ran on, whether each node's output
+        is in the cache: what a call on it again would reuse. Empty before any call or without a cache."""
+        if not self._recent:
+            return {}
+        return self.executor.cached_nodes(self._recent[-1])
 
     def render(self, document: ResultDocument) -> dict[str, str | bytes]:
         """The configured formats' content for a document, keyed by file suffix."""
@@ -152,12 +181,17 @@ class Pipeline:
             self._executor.close()
 
     def __repr__(self) -> str:
-        return self.describe()
+        cached = self.cached_nodes()
+        if not cached:
+            return self.describe()
+        reused = ", ".join(node for node, hit in cached.items() if hit) or "none"
+        rerun = ", ".join(node for node, hit in cached.items() if not hit) or "none"
+        return f"{self.describe()}\ncache for {self._recent[-1].uri}: reused {reused}; would run {rerun}"
 
     def _repr_html_(self) -> str:
         from qasr_plugins.display.graph import pipeline_html
 
-        return pipeline_html(self.spec)
+        return pipeline_html(self.spec, self.cached_nodes())
 
 
 def _plain(pipeline: PipelineSource) -> PipelineSource:

@@ -11,12 +11,13 @@ import typer
 
 from qasr_plugins import registry
 from qasr_plugins.commands.align import align
+from qasr_plugins.commands.cache import cache_app
 from qasr_plugins.commands.convert import convert
 from qasr_plugins.commands.errors import EXIT_ERROR, handle_errors, report
 from qasr_plugins.commands.eval import evaluate
 from qasr_plugins.commands.export_nemo import export_nemo
 from qasr_plugins.commands.serve import serve
-from qasr_plugins.errors import InputError, PluginError, QasrError
+from qasr_plugins.errors import ConfigError, InputError, PluginError, QasrError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="qasr: who said what, when. Compose VAD, diarization, ASR, alignment and writers.")
@@ -143,9 +144,14 @@ def run(
                                     "checkpoints (and pyannote config classes) that can run code. Only for "
                                     "trusted files.")] = False,
     allow_env: Annotated[bool, typer.Option("--allow-env", help=ALLOW_ENV_HELP)] = False,
+    cache: Annotated[Path | None, typer.Option("--cache", help="The stage cache directory (default: "
+                                                "$QASR_STAGE_CACHE, else ~/.cache/qasr/stages).")] = None,
+    no_cache: Annotated[bool, typer.Option("--no-cache", help="Compute every node; read and store nothing in "
+                                                              "the stage cache.")] = False,
 ) -> None:
     """Run a pipeline over inputs, writing DIR/<uri>.<ext> per format. Exit 1 if any input failed, 2 if nothing
-    could run, 130/143 when SIGINT/SIGTERM stopped it (the summary says interrupted)."""
+    could run, 130/143 when SIGINT/SIGTERM stopped it (the summary says interrupted). Node outputs are kept in
+    the stage cache: a rerun with one stage changed recomputes that node and what depends on it."""
     from qasr_plugins.api import Pipeline
     from qasr_plugins.inputs import collect_inputs
     from qasr_plugins.outdir import check_output_dir
@@ -156,12 +162,16 @@ def run(
         raise InputError("no inputs given.", code="I304", hint="Name audio files, directories, globs or a "
                          "JSONL manifest after the pipeline.")
     check_output_dir(output_dir)
-    pipe = Pipeline.from_config(pipeline, overrides, _formats(format), allow_env=allow_env)
+    if no_cache and cache is not None:
+        raise ConfigError("--cache and --no-cache exclude each other.", where="--no-cache", code="C112",
+                         hint="Pass one of them.")
+    chosen = False if no_cache else (cache or True)
+    pipe = Pipeline.from_config(pipeline, overrides, _formats(format), allow_env=allow_env, cache=chosen)
     if trust_checkpoints:
         from qasr_plugins.trust import trust_overrides
 
         pipe = Pipeline.from_config(pipeline, [*overrides, *trust_overrides(pipe.spec)], _formats(format),
-                                    allow_env=allow_env)
+                                    allow_env=allow_env, cache=chosen)
     items = collect_inputs(inputs, spec=pipe.spec, keep_going=True)  # an unusable input fails alone
     try:
         if use_ray:
@@ -169,7 +179,8 @@ def run(
 
             summary = run_on_ray(pipe.spec, items, output_dir, workers=workers, address=ray_address,
                                  cpus_per_worker=cpus_per_worker, gpus_per_worker=gpus_per_worker,
-                                 overwrite=overwrite, progress=progress)
+                                 overwrite=overwrite, progress=progress,
+                                 cache_dir=None if pipe.cache is None else pipe.cache.root)
         else:  # loads the models once it holds the output directory
             summary = run_files(pipe.executor, items, output_dir, overwrite=overwrite, progress=progress)
     except RunInterrupted as stop:
@@ -181,6 +192,7 @@ def run(
 
 
 app.command(name="align")(align)
+app.add_typer(cache_app, name="cache")
 app.command(name="convert")(convert)
 app.command(name="eval")(evaluate)
 app.command(name="export-nemo")(export_nemo)

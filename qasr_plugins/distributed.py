@@ -24,14 +24,19 @@ from qasr_plugins.runner import FileOutcome, RunInterrupted, RunSummary, batches
 
 class PipelineWorker:
     """A Ray actor's state: one loaded pipeline, rebuilt from the driver's composed config (with the paths whose
-    values came from the environment, which stay redacted in the actor's provenance and errors too)."""
+    values came from the environment, which stay redacted in the actor's provenance and errors too), reading and
+    filling the stage cache at ``cache_dir`` when one is given (a directory the actor's machine sees)."""
 
-    def __init__(self, config: dict[str, Any], source: str, env_paths: frozenset[str] = frozenset()) -> None:
+    def __init__(self, config: dict[str, Any], source: str, env_paths: frozenset[str] = frozenset(),
+                 cache_dir: str | None = None) -> None:
+        from qasr_plugins.cache import StageCache
+        from qasr_plugins.executor import Executor
         from qasr_plugins.graph import validate
-        from qasr_plugins.runner import Executor
 
-        self.executor = Executor(validate(config, source=source, env_paths=env_paths))
-        self.executor.load()
+        cache = None if cache_dir is None else StageCache(cache_dir)
+        self.executor = Executor(validate(config, source=source, env_paths=env_paths), cache)
+        if cache is None:
+            self.executor.load()
 
     def process(self, batch: list[InputItem], output_dir: str) -> list[FileOutcome]:
         from qasr_plugins.runner import process_batch
@@ -47,9 +52,10 @@ def _unwrap(exc: Exception) -> Exception:
 
 def run_on_ray(spec: PipelineSpec, items: Sequence[InputItem], output_dir: str | Path, *, workers: int | None = None,
                address: str | None = None, cpus_per_worker: float = 1.0, gpus_per_worker: float = 0.0,
-               overwrite: bool = False, progress: bool | None = None,
+               overwrite: bool = False, progress: bool | None = None, cache_dir: str | Path | None = None,
                log: Callable[[str], None] | None = None) -> RunSummary:
-    """Run ``spec`` over ``items`` on Ray (connecting to ``address``, or starting a local Ray).
+    """Run ``spec`` over ``items`` on Ray (connecting to ``address``, or starting a local Ray); each actor uses the
+    stage cache at ``cache_dir`` (shared storage, or each machine's own directory of that name) when given.
 
     Raises:
         StageError: ``S409`` when the ``ray`` extra is missing; a worker's model-loading error is re-raised as is.
@@ -77,6 +83,7 @@ def run_on_ray(spec: PipelineSpec, items: Sequence[InputItem], output_dir: str |
             try:
                 if batched:
                     _run_pool(spec, batched, output_dir, workers, cpus_per_worker, gpus_per_worker, progress,
+                              None if cache_dir is None else str(cache_dir),
                               lambda outcome: outcomes.__setitem__(outcome.uri, work.settle(outcome)), log)
             except KeyboardInterrupt:
                 interrupted = received[0] if received else "SIGINT"
@@ -88,7 +95,7 @@ def run_on_ray(spec: PipelineSpec, items: Sequence[InputItem], output_dir: str |
 
 
 def _run_pool(spec: PipelineSpec, work: list[list[InputItem]], output_dir: Path, workers: int | None,
-              cpus_per_worker: float, gpus_per_worker: float, progress: bool | None,
+              cpus_per_worker: float, gpus_per_worker: float, progress: bool | None, cache_dir: str | None,
               done: Callable[[FileOutcome], None], log: Callable[[str], None]) -> None:
     """Spread ``work`` over a pool of actors; hand each outcome to ``done``. The actors are killed at the end, so
     none is still writing once the run lets go of the output directory."""
@@ -98,7 +105,7 @@ def _run_pool(spec: PipelineSpec, work: list[list[InputItem]], output_dir: Path,
 
     count = max(1, min(workers or int(ray.available_resources().get("CPU", 1) // cpus_per_worker), len(work)))
     actor = ray.remote(num_cpus=cpus_per_worker, num_gpus=gpus_per_worker)(PipelineWorker)
-    actors = [actor.remote(dict(spec.config), spec.source, spec.env_paths) for _ in range(count)]
+    actors = [actor.remote(dict(spec.config), spec.source, spec.env_paths, cache_dir) for _ in range(count)]
     bar = tqdm(total=sum(map(len, work)), unit="file", disable=None if progress is None else not progress)
     try:
         for result in ActorPool(actors).map_unordered(lambda a, batch: a.process.remote(batch, str(output_dir)),

@@ -15,177 +15,23 @@ import traceback
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
 from qasr_plugins.atomic import write_atomic
 from qasr_plugins.audio import load_audio
 from qasr_plugins.completion import COMPLETE, NEW, forget, status, write_record
-from qasr_plugins.document import AudioInfo, ResultDocument
-from qasr_plugins.errors import InputError, OutputError, QasrError, StageError
-from qasr_plugins.graph import NodeSpec, PipelineSpec
+from qasr_plugins.document import ResultDocument
+from qasr_plugins.errors import OutputError, QasrError, StageError
+from qasr_plugins.executor import Executor
+from qasr_plugins.graph import PipelineSpec
 from qasr_plugins.inputs import InputItem
 from qasr_plugins.outcomes import FileOutcome, Plan, RunInterrupted, RunSummary
 from qasr_plugins.rundir import STATE_DIR, claim, interruptible
-from qasr_plugins.stage import KINDS, Stage, Writer
-from qasr_plugins.types import Audio, StageRecord
+from qasr_plugins.types import Audio
 
 SUMMARY_FILE = f"{STATE_DIR}/summary.json"
 """The run summary, relative to the output directory: beside no input's outputs, so none can collide with it."""
 ERRORS_DIR = f"{STATE_DIR}/errors"
 """Where a failed input's ``<uri>.json`` error file goes, relative to the output directory."""
-
-
-def _version() -> str | None:
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version("qasr-plugins")
-    except PackageNotFoundError:
-        return None
-
-
-class Executor:
-    """Runs a :class:`PipelineSpec`'s stages on in-memory audio. Stages are built and loaded once."""
-
-    def __init__(self, spec: PipelineSpec) -> None:
-        self.spec = spec
-        self.stages: dict[str, Stage[Any, Any]] = {n.name: n.stage_class(n.config) for n in spec.nodes}
-        self.writers: dict[str, Writer] = {w.format: w.writer_class(w.config) for w in spec.writers}
-        self._qasr_version = _version()
-
-    def load(self) -> None:
-        """Load every stage's models now (otherwise they load on first use)."""
-        for node in self.spec.nodes:
-            try:
-                self.stages[node.name].ensure_loaded()
-            except QasrError as exc:
-                raise exc.located(node.settings_path) from exc
-            except Exception as exc:
-                raise StageError(f"stage {node.stage_name!r} failed to load: {type(exc).__name__}: {exc}",
-                                 where=node.settings_path, code="S402",
-                                 hint="Check the model settings of this stage.") from exc
-
-    def close(self) -> None:
-        for stage in self.stages.values():
-            stage.close()
-
-    def _inputs(self, node: NodeSpec, audio: Audio, values: dict[str, Any]) -> Any:
-        kwargs = {port: values[src] for port, src in node.inputs.items()}
-        if KINDS[node.kind].needs_audio:
-            kwargs["audio"] = audio
-        return node.stage_class.Input(**kwargs)
-
-    def _call(self, node: NodeSpec, batch: list[Any]) -> list[Any]:
-        stage = self.stages[node.name]
-        try:
-            stage.ensure_loaded()
-            outputs = stage.process(batch)
-        except QasrError as exc:  # a stage's ``where`` is relative to its settings: add the node's path
-            raise exc.located(node.settings_path) from exc
-        if len(outputs) != len(batch):
-            raise StageError(f"returned {len(outputs)} outputs for {len(batch)} inputs.", where=f"graph.{node.name}",
-                             code="S403", hint=f"Fix {node.stage_name}: process() returns one output per input.")
-        for out in outputs:
-            if not isinstance(out, node.stage_class.Output):
-                raise StageError(f"returned {type(out).__name__}, not {node.stage_class.Output.__name__}.",
-                                 where=f"graph.{node.name}", code="S403",
-                                 hint=f"Fix {node.stage_name}: its output type is declared by its kind.")
-        return outputs
-
-    def process(self, audios: Sequence[Audio], on_stage: Callable[[str], None] | None = None,
-                given: Sequence[Mapping[str, Any]] | None = None) -> list[ResultDocument | QasrError]:
-        """Run the graph on each audio; return a document, or the error that stopped that file.
-
-        Args:
-            audios: One recording per file.
-            on_stage: Called with each node's name before it runs.
-            given: Per audio, the values of the pipeline's ``given`` section by name (e.g. the transcript to align).
-
-        Raises:
-            InputError: ``I304`` when ``given`` lacks a value the pipeline declares, or one is of the wrong type.
-        """
-        values: list[dict[str, Any]] = [self._given(given[i] if given else {}) for i in range(len(audios))]
-        records: list[list[StageRecord]] = [[] for _ in audios]
-        failures: dict[int, QasrError] = {}
-        for node in self.spec.nodes:
-            if on_stage:
-                on_stage(node.name)
-            alive = [i for i in range(len(audios)) if i not in failures]
-            if not alive:
-                break
-            results, seconds = self._run_node(node, [(i, audios[i], values[i]) for i in alive], failures)
-            for index, output in results.items():
-                values[index][node.name] = output
-                records[index].append(self._record(node, seconds[index]))
-        return [failures.get(i) or self._document(audio, values[i], records[i]) for i, audio in enumerate(audios)]
-
-    def _given(self, supplied: Mapping[str, Any]) -> dict[str, Any]:
-        values: dict[str, Any] = {}
-        for spec in self.spec.given:
-            value = supplied.get(spec.name)
-            if not isinstance(value, spec.type):
-                raise InputError(f"the given value {spec.name!r} must be a {spec.type.__name__}, got "
-                                 f"{type(value).__name__}.", where=f"given.{spec.name}", code="I304",
-                                 hint="Pass it with each input: process(audios, given=[{name: value}, ...]).")
-            values[spec.name] = value
-        return values
-
-    def _run_node(self, node: NodeSpec, work: list[tuple[int, Audio, dict[str, Any]]],
-                  failures: dict[int, QasrError]) -> tuple[dict[int, Any], dict[int, float]]:
-        started = time.perf_counter()
-        try:
-            outputs = self._call(node, [self._inputs(node, audio, vals) for _, audio, vals in work])
-            share = (time.perf_counter() - started) / len(work)
-            return {i: out for (i, _, _), out in zip(work, outputs, strict=True)}, {i: share for i, _, _ in work}
-        except Exception as exc:  # noqa: BLE001 - isolate the failing file(s) below
-            if len(work) == 1:
-                failures[work[0][0]] = self._stage_error(node, work[0][1], exc)
-                return {}, {}
-        results: dict[int, Any] = {}
-        seconds: dict[int, float] = {}
-        for index, audio, vals in work:
-            started = time.perf_counter()
-            try:
-                results[index] = self._call(node, [self._inputs(node, audio, vals)])[0]
-                seconds[index] = time.perf_counter() - started
-            except Exception as exc:  # noqa: BLE001 - recorded per file; the batch goes on
-                failures[index] = self._stage_error(node, audio, exc)
-        return results, seconds
-
-    @staticmethod
-    def _stage_error(node: NodeSpec, audio: Audio, exc: BaseException) -> QasrError:
-        if isinstance(exc, QasrError):
-            return exc
-        detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()
-        return StageError(f"node {node.name!r} ({node.kind} {node.stage_name}) failed: {detail}",
-                          where=audio.path or audio.uri, code="S401",
-                          hint="See the traceback with --debug; other files are unaffected.")
-
-    def _record(self, node: NodeSpec, seconds: float) -> StageRecord:
-        stage = self.stages[node.name]
-        return StageRecord(node=node.name, kind=node.kind, name=node.stage_name,
-                           distribution=node.entry.distribution, version=node.entry.version,
-                           model=stage.model_id(), config_hash=node.config.digest(), wall_time=seconds,
-                           settings=self.spec.public_settings(node.settings_path, node.config))
-
-    def _document(self, audio: Audio, values: dict[str, Any], records: list[StageRecord]) -> ResultDocument:
-        def first(kind: str) -> Any:
-            return next((values[n.name] for n in self.spec.nodes if n.kind == kind and n.name in values), None)
-
-        transcript = values.get(self.spec.transcript_node) if self.spec.transcript_node else None
-        return ResultDocument(uri=audio.uri, audio=AudioInfo(audio.path, audio.duration, audio.sample_rate,
-                                                             audio.offset, audio.warnings),
-                              speech=first("vad"), diarization=first("diarization"), transcript=transcript,
-                              provenance=tuple(records), pipeline=self.spec.name, qasr_version=self._qasr_version)
-
-    def bind(self, output_dir: Path) -> None:
-        """Tell every writer where this run writes and which sibling writers it has."""
-        for writer in self.writers.values():
-            writer.bind(output_dir, self.writers)
-
-    def render(self, document: ResultDocument) -> dict[str, str | bytes]:
-        """Every configured format's content for one document, keyed by file suffix."""
-        return {writer.suffix: writer.render(document) for writer in self.writers.values()}
 
 
 def output_paths(spec: PipelineSpec, output_dir: Path, uri: str) -> list[Path]:
@@ -284,8 +130,8 @@ def run_files(executor: Executor, items: Sequence[InputItem], output_dir: str | 
         bar = tqdm(total=len(work.pending), unit="file", disable=None if progress is None else not progress,
                    dynamic_ncols=True)
         try:
-            if work.pending:  # after taking the directory: a refused run loads no model
-                executor.load()
+            if work.pending and executor.cache is None:  # after taking the directory: a refused run loads no
+                executor.load()  # model; with a cache, a stage loads when an output is not cached
             for batch in batches(executor.spec, work.pending):
                 for outcome in process_batch(executor, batch, output_dir, lambda node: bar.set_postfix_str(node)):
                     outcomes[outcome.uri] = work.settle(outcome)
@@ -358,14 +204,18 @@ def _process(executor: Executor, audios: list[Audio], items: list[InputItem],
     """:meth:`Executor.process` on the batch; when that raises, file by file, so only the failing file fails."""
     try:
         return executor.process(audios, on_stage=on_stage)
-    except Exception as exc:  # noqa: BLE001 - isolated below
+    except Exception as exc:
+        if exc is executor.load_failure:
+            raise
         if len(audios) == 1:
             return [_unexpected(exc, items[0], "processing")]
     results: list[ResultDocument | QasrError] = []
     for audio, item in zip(audios, items, strict=True):
         try:
             results.extend(executor.process([audio], on_stage=on_stage))
-        except Exception as exc:  # noqa: BLE001 - recorded as this file's failure
+        except Exception as exc:
+            if exc is executor.load_failure:
+                raise
             results.append(_unexpected(exc, item, "processing"))
     return results
 

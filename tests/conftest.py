@@ -110,6 +110,14 @@ def qasr_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
             os.environ[key] = value
 
 
+@pytest.fixture(autouse=True)
+def stage_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Each test's default stage cache is its own empty directory: no test reuses another's outputs."""
+    root = tmp_path_factory.mktemp("stage-cache")
+    monkeypatch.setenv("QASR_STAGE_CACHE", str(root))
+    return root
+
+
 def _tiny_checkpoint(name: str, kind: str, layout: str, doc: str) -> Any:
     """A session fixture ``name``: a tiny Qwen3 checkpoint of ``kind`` in ``layout``, built once."""
 

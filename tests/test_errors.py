@@ -26,7 +26,7 @@ from qasr_plugins.errors import (
     StageError,
 )
 from qasr_plugins.graph import build_config, validate
-from qasr_plugins.runner import Executor
+from qasr_plugins.executor import Executor
 from qasr_plugins.stage import StageConfig
 from qasr_plugins.testing import fakes
 from qasr_plugins.types import Audio

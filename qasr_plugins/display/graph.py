@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from html import escape
 from typing import Any
 
@@ -21,17 +22,19 @@ def _settings_cell(settings: dict[str, Any]) -> str:
     return "<br>".join(f"<code>{escape(k)}={escape(repr(v))}</code>" for k, v in settings.items()) or "defaults"
 
 
-def pipeline_html(spec: PipelineSpec) -> str:
+def pipeline_html(spec: PipelineSpec, cached: Mapping[str, bool] | None = None) -> str:
     """``spec`` as HTML: a heading with its name and source, a row per node (kind, stage, where the stage comes
-    from, inputs as ``port ← node``, settings that differ from the stage's defaults), then the outputs."""
+    from, inputs as ``port ← node``, settings that differ from the stage's defaults, and with ``cached`` whether
+    the stage cache holds its output for the last recording: "cached" or "runs"), then the outputs."""
     rows = []
     for node in spec.nodes:
         inputs = ", ".join(f"{escape(port)} ← {escape(source)}" for port, source in node.inputs.items()) or "audio"
+        cache = "" if not cached else f"<td>{'cached' if cached.get(node.name) else 'runs'}</td>"
         rows.append(f"<tr><td><b>{escape(node.name)}</b></td><td>{escape(node.kind)}</td>"
                     f"<td><code>{escape(node.stage_name)}</code> <small>[{escape(node.entry.origin)}]</small></td>"
-                    f"<td>{inputs}</td><td>{_settings_cell(key_settings(spec, node))}</td></tr>")
+                    f"<td>{inputs}</td><td>{_settings_cell(key_settings(spec, node))}</td>{cache}</tr>")
     formats = ", ".join(escape(w.format) for w in spec.writers) or "–"
     return (f"{_STYLE}<p><b>pipeline {escape(spec.name)}</b> <small>({escape(spec.source)})</small></p>"
             '<table class="qasr-graph"><thead><tr><th>node</th><th>kind</th><th>stage</th><th>inputs</th>'
-            f"<th>settings</th></tr></thead><tbody>{''.join(rows)}</tbody></table>"
+            f"<th>settings</th>{'<th>cache</th>' if cached else ''}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
             f"<p>transcript from: {escape(spec.transcript_node or '–')}; outputs: {formats}</p>")
