@@ -59,7 +59,7 @@ def test_quickstart() -> None:
 
 
 def test_swap_and_compare() -> None:
-    graph, same, error, swaps, picture, timings, scores = execute("swap_and_compare")
+    graph, same, error, swaps, first, greedy_graph, greedy, picture, timings, scores = execute("swap_and_compare")
     assert "<table" in graph and "embedded.diarization" in graph and "speech ← vad" in graph
     assert same.strip() == "True"
     assert "[C102]" in error and "stages.diar.num_speaker" in error
@@ -67,9 +67,16 @@ def test_swap_and_compare() -> None:
     assert rows["yaml"] == ["silero.vad", "None", "bundled:tiny.en"]
     assert rows["energy"] == ["energy.vad", "None", "bundled:tiny.en"]
     assert rows["two_speakers"][1] == "2" and rows["large"] == ["silero.vad", "None", "large-v3"]
-    assert "[image/png]" in picture
-    assert [line.split()[0] for line in timings.splitlines()] == ["silero", "energy"] and "asr " in timings
-    for name in ("silero", "energy"):
+    assert "StageCache(" in first and eval(first.splitlines()[-1]) == dict.fromkeys(["vad", "diar", "asr", "words"],
+                                                                                    "miss")
+    # the swapped pipeline's picture says what the cache holds; running it reuses VAD and diarization
+    assert greedy_graph.count(">cached<") == 2 and greedy_graph.count(">runs<") == 2
+    assert "reused vad, diar; would run asr, words" in greedy_graph
+    assert eval(greedy) == {"vad": "hit", "diar": "hit", "asr": "miss", "words": "miss"}
+    assert "[image/png]" in picture and eval(picture.splitlines()[0])["vad"] == "miss"
+    lines = {line.split()[0]: line for line in timings.splitlines()}
+    assert list(lines) == ["silero", "greedy", "energy"] and "diar 0.00s (hit)" in lines["greedy"]
+    for name in ("silero", "greedy", "energy"):
         block = scores.split(name + "\n", 1)[1]
         header, row = block.splitlines()[:2]
         assert header.split()[:4] == ["uri", "DER%", "JER%", "WER%"] and row.split()[0] == "sample"
