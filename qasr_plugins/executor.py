@@ -38,8 +38,9 @@ class Executor:
         self.stages: dict[str, Stage[Any, Any]] = {n.name: n.stage_class(n.config) for n in spec.nodes}
         self.writers: dict[str, Writer] = {w.format: w.writer_class(w.config) for w in spec.writers}
         self._qasr_version = _version()
-        self._identities: dict[str, dict[str, Any] | None] = {}
-        self._recordings: list[RecordingId] = []
+        #: Stage identities by node and settings digest: a copy of this executor with other settings for a node
+        #: (a server request's variant) shares the dict and still finds its own.
+        self._identities: dict[tuple[str, str], dict[str, Any] | None] = {}
         #: The error of the stage that last failed to load.
         self.load_failure: QasrError | None = None
 
@@ -68,10 +69,11 @@ class Executor:
 
     def identity(self, node: NodeSpec) -> dict[str, Any] | None:
         """What the cache keys ``node``'s outputs on beyond its inputs (``None``: the node is not cached)."""
-        if node.name not in self._identities:
-            self._identities[node.name] = stage_identity(node.kind, node.stage_name, node.entry.distribution,
-                                                         node.entry.version, self.stages[node.name])
-        return self._identities[node.name]
+        slot = (node.name, node.config.digest())
+        if slot not in self._identities:
+            self._identities[slot] = stage_identity(node.kind, node.stage_name, node.entry.distribution,
+                                                    node.entry.version, self.stages[node.name])
+        return self._identities[slot]
 
     def close(self) -> None:
         for stage in self.stages.values():
@@ -114,7 +116,8 @@ class Executor:
         values: list[dict[str, Any]] = [self._given(given[i] if given else {}) for i in range(len(audios))]
         records: list[list[StageRecord]] = [[] for _ in audios]
         failures: dict[int, QasrError] = {}
-        keys = self._given_keys(audios, values)
+        recordings = [RecordingId.of(audio) for audio in audios] if self.cache is not None else []
+        keys = self._given_keys(values)
         for node in self.spec.nodes:
             if on_stage:
                 on_stage(node.name)
@@ -122,7 +125,7 @@ class Executor:
             if not alive:
                 break
             started = time.perf_counter()
-            hits = self._lookup(node, alive, keys)
+            hits = self._lookup(node, alive, recordings, keys)
             looked_up = (time.perf_counter() - started) / len(alive)
             todo = [i for i in alive if i not in hits]
             results, seconds = self._run_node(node, [(i, audios[i], values[i]) for i in todo], failures) \
@@ -153,14 +156,14 @@ class Executor:
             found[node.name] = self.cache.get(node.stage_name, key, node.stage_class.Output) is not None
         return found
 
-    def _given_keys(self, audios: Sequence[Audio], values: list[dict[str, Any]]) -> list[dict[str, str]] | None:
+    def _given_keys(self, values: list[dict[str, Any]]) -> list[dict[str, str]] | None:
         """Per audio, the key of each value a node may read (``given`` values now, node outputs as they come)."""
         if self.cache is None:
             return None
-        self._recordings = [RecordingId.of(audio) for audio in audios]
         return [{name: output_digest(value) for name, value in vals.items()} for vals in values]
 
-    def _lookup(self, node: NodeSpec, alive: list[int], keys: list[dict[str, str]] | None) -> dict[int, Any]:
+    def _lookup(self, node: NodeSpec, alive: list[int], recordings: list[RecordingId],
+                keys: list[dict[str, str]] | None) -> dict[int, Any]:
         """Cached outputs of ``node`` by audio index; computes the node's key for each audio in ``alive``."""
         if keys is None or (identity := self.identity(node)) is None:
             return {}
@@ -168,7 +171,7 @@ class Executor:
         assert self.cache is not None
         for index in alive:
             inputs = {port: keys[index][source] for port, source in node.inputs.items()}
-            keys[index][node.name] = key = node_key(identity, self._recordings[index], inputs, {})
+            keys[index][node.name] = key = node_key(identity, recordings[index], inputs, {})
             if (found := self.cache.get(node.stage_name, key, node.stage_class.Output)) is not None:
                 hits[index] = found
         return hits
