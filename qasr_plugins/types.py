@@ -115,11 +115,34 @@ class Word:
 
 
 @dataclass(frozen=True)
+class TokenLogprob:
+    """One decoded token and its log-probability, as OpenAI's transcription ``logprobs`` reports them: ``token`` is
+    its text, ``bytes`` its UTF-8 bytes (a token may hold part of a character)."""
+
+    token: str
+    logprob: float
+    bytes: tuple[int, ...] = ()
+
+    def __post_init__(self) -> None:
+        if not math.isfinite(self.logprob) or self.logprob > 0:
+            raise ValueError(f"TokenLogprob.logprob must be finite and <= 0, got {self.logprob!r}")
+        object.__setattr__(self, "bytes", tuple(self.bytes))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"token": self.token, "logprob": self.logprob, "bytes": list(self.bytes)}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> TokenLogprob:
+        return cls(data["token"], data["logprob"], tuple(data.get("bytes", ())))
+
+
+@dataclass(frozen=True)
 class TranscriptSegment:
     """A stretch of recognised speech.
 
     ``language`` is a BCP-47 tag (``"en"``, ``"zh"``, ``"yue"``); ``language_raw`` keeps what the model said
     (e.g. Qwen3-ASR's ``"Chinese,English"`` for code-switching). ``words`` may be empty before alignment.
+    ``tokens`` are the decoded tokens of ``text`` with their log-probabilities, when the ASR stage records them.
     """
 
     span: Span
@@ -130,21 +153,25 @@ class TranscriptSegment:
     speaker: str | None = None
     words: tuple[Word, ...] = ()
     flags: tuple[str, ...] = ()
+    tokens: tuple[TokenLogprob, ...] = ()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "words", tuple(self.words))
         object.__setattr__(self, "flags", tuple(self.flags))
+        object.__setattr__(self, "tokens", tuple(self.tokens))
 
     def to_dict(self) -> dict[str, Any]:
-        return {**self.span.to_dict(), "text": self.text, "language": self.language,
+        data = {**self.span.to_dict(), "text": self.text, "language": self.language,
                 "language_raw": self.language_raw, "language_confidence": self.language_confidence,
                 "speaker": self.speaker, "flags": list(self.flags), "words": [w.to_dict() for w in self.words]}
+        return data | {"tokens": [t.to_dict() for t in self.tokens]} if self.tokens else data
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> TranscriptSegment:
         return cls(Span.from_dict(data), data["text"], data.get("language"), data.get("language_raw"),
                    data.get("language_confidence"), data.get("speaker"),
-                   tuple(Word.from_dict(w) for w in data.get("words", ())), tuple(data.get("flags", ())))
+                   tuple(Word.from_dict(w) for w in data.get("words", ())), tuple(data.get("flags", ())),
+                   tuple(TokenLogprob.from_dict(t) for t in data.get("tokens", ())))
 
 
 @dataclass(frozen=True)
@@ -231,4 +258,4 @@ class StageRecord:
 
 
 __all__ = ["SAMPLE_RATE", "Audio", "CropMode", "Diarization", "Span", "SpeakerTurns", "SpeechRegions", "StageRecord",
-           "Transcript", "TranscriptSegment", "Turn", "Word", "WordUnit"]
+           "TokenLogprob", "Transcript", "TranscriptSegment", "Turn", "Word", "WordUnit"]

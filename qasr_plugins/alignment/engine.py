@@ -2,7 +2,8 @@
 
 A backend only answers "where are these units in this audio?" (:class:`AlignerBackend`); everything else —
 language routing and fallback, windows of at most ``max_window`` seconds cut at segment boundaries, the one-time
-offset, timestamp QC and repair, display text — happens here, identically for every backend.
+offset, timestamp QC and repair, display text, the ASR's word confidences carried over by text position —
+happens here, identically for every backend.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 from qasr_plugins.alignment import qc
+from qasr_plugins.alignment.confidence import carry_confidence
 from qasr_plugins.alignment.reproject import TimedUnit, reproject
 from qasr_plugins.alignment.text import Unit
 from qasr_plugins.alignment.windows import Window, plan_windows
@@ -81,6 +83,9 @@ def align_transcript(backend: AlignerBackend, item: AlignInput, settings: FlowSe
     if routed:
         for i, segment in zip(routed, _route(item, [segments[i] for i in routed], fallback), strict=True):
             result[i] = segment
+    for i, s in enumerate(result):
+        if s.words and segments[i].words:
+            result[i] = replace(s, words=carry_confidence(segments[i].text, segments[i].words, s.words))
     return Transcript(item.transcript.uri, tuple(result))
 
 

@@ -15,7 +15,7 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 
 from qasr_plugins.asr.chunks import ChunkLimits
-from qasr_plugins.types import Audio, Span, Word
+from qasr_plugins.types import Audio, Span, TokenLogprob, Word
 
 
 @dataclass(frozen=True)
@@ -101,12 +101,14 @@ class Heard:
         span: Where in the piece; ``None`` for the whole piece.
         words: Its words, spans relative like ``span`` (``None`` when untimed); speakers are the flow's to set.
         flags: What the backend noticed (e.g. ``truncated``, ``repetition``).
+        tokens: The decoded tokens of ``text`` with their log-probabilities, when the backend records them.
     """
 
     text: str
     span: Span | None = None
     words: tuple[Word, ...] = ()
     flags: tuple[str, ...] = ()
+    tokens: tuple[TokenLogprob, ...] = ()
 
 
 @dataclass(frozen=True)

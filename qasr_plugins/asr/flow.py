@@ -61,7 +61,7 @@ def place(piece: Piece, result: PieceResult) -> list[TranscriptSegment]:
                       for w in heard.words)
         segments.append(TranscriptSegment(piece.span if heard.span is None else absolute(heard.span), heard.text,
                                           language.tag, language.raw, language.confidence, piece.speaker, words,
-                                          heard.flags))
+                                          heard.flags, heard.tokens))
     return segments
 
 

@@ -5,6 +5,10 @@ turns are preferred so no audio is transcribed twice), else the speech regions, 
 region is cut into pieces of at most ``max_chunk`` seconds at quiet points; pieces of every input are sorted by
 length and decoded together in batches (greedy, KV cache, last-position logits only at prefill).
 
+Each segment carries its text's tokens with their log-probabilities (recorded from the logits decoding computes
+anyway) and untimed words whose ``confidence`` is the geometric mean of their tokens' probabilities
+(:mod:`qasr_plugins.qwen3.confidence`); an aligner later times the words and keeps the confidences.
+
 The prompt is the released models' prompt token for token: an always-present system turn holding the context (empty
 without one), the user turn with the audio, the assistant turn — prefilled with ``language <Name><asr_text>`` when a
 language is forced.
@@ -144,8 +148,9 @@ class Qwen3Asr(AsrStage):
     def transcribe(self, pieces: Sequence[Piece]) -> list[PieceResult]:
         """Decode one batch of pieces greedily, one segment each."""
         import torch
-        from transformers import StoppingCriteriaList
+        from transformers import LogitsProcessorList, StoppingCriteriaList
 
+        from qasr_plugins.qwen3.confidence import LogprobRecorder, heard_words, text_tokens
         from qasr_plugins.qwen3.guards import RepetitionStop
 
         cfg = self.config
@@ -154,13 +159,14 @@ class Qwen3Asr(AsrStage):
         stops = StoppingCriteriaList()
         if cfg.repetition_threshold:
             stops.append(RepetitionStop(inputs["input_ids"].shape[1], cfg.repetition_threshold))
+        recorder = LogprobRecorder()
         with torch.inference_mode():
             output = self.model.generate(**inputs, max_new_tokens=cfg.max_new_tokens, do_sample=False,
-                                         stopping_criteria=stops)
+                                         stopping_criteria=stops, logits_processor=LogitsProcessorList([recorder]))
         generated = output[:, inputs["input_ids"].shape[1]:]
         eos = torch.tensor(self.model.generation_config.eos_token_id or [], device=generated.device)
         results = []
-        for row in generated:
+        for index, row in enumerate(generated):
             ended = torch.isin(row, eos)
             finished = bool(ended.any()) or len(row) < cfg.max_new_tokens
             ids = row[:int(ended.nonzero()[0, 0])] if ended.any() else row
@@ -173,8 +179,11 @@ class Qwen3Asr(AsrStage):
                 flags += (REPETITION,)
             if not finished and not looped:
                 flags += (TRUNCATED,)
-            results.append(PieceResult((Heard(parsed.text, flags=flags),), Language(parsed.language,
-                                                                                  parsed.language_raw)))
+            logprobs = recorder.row(index, ids)
+            tokens = () if logprobs is None else text_tokens(self.processor.tokenizer, ids, logprobs)
+            words = heard_words(parsed.text, parsed.language, tokens) if tokens else ()
+            results.append(PieceResult((Heard(parsed.text, words=words, flags=flags, tokens=tokens),),
+                                       Language(parsed.language, parsed.language_raw)))
         return results
 
 
