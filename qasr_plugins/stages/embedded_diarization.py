@@ -1,16 +1,17 @@
 """``embedded.diarization``: offline diarization from the speaker encoder that ships inside ``resemblyzer``.
 
 1. Speech: the wired VAD's regions, else an energy VAD over the whole file.
-2. Embeddings: resemblyzer's encoder over sliding windows inside each region (no window crosses a pause).
-3. Clustering: first, one speaker is told from several by how well connected the graph of window similarities
-   is (the Fiedler value of its normalised Laplacian, similarities raised to the 8th power): one voice makes a
-   graph with no weak cut. Otherwise the windows' embeddings are centred on the file's mean (which removes much
-   of the channel) and clustered spectrally; the number of speakers is the eigengap of their affinity's
-   normalised Laplacian, kept within ``min_speakers``/``max_speakers``, unless ``num_speakers`` fixes it.
-   Clusters whose mean (uncentred) embeddings are ``merge_similarity`` alike are then joined.
-4. Resegmentation: each 50 ms frame of speech takes the speaker whose centroid best matches the windows
-   covering it; runs shorter than ``min_turn`` join their neighbour. A frame where a second speaker scores
-   within ``overlap_margin`` of the first is marked as overlapped speech in the regular turns.
+2. Embeddings: resemblyzer's encoder over sliding windows inside each region (no window crosses a pause); the
+   spectrogram is computed region by region, so memory follows the longest region, not the file.
+3. Clustering (:mod:`qasr_plugins.stages.diarization.clustering`): a connectivity test for one speaker, else
+   spectral clustering of the embeddings centred on the file's mean with an eigengap speaker count, kept within
+   ``min_speakers``/``max_speakers`` unless ``num_speakers`` fixes it; similar clusters joined. Long recordings
+   are clustered chunk by chunk and the chunks' clusters linked, so memory grows linearly with the audio.
+4. Resegmentation (:mod:`qasr_plugins.stages.diarization.resegmentation`): 50 ms frames score each speaker by
+   the windows covering them; a Viterbi path with ``mean_turn``-long expected turns picks one speaker per frame,
+   and runs shorter than ``min_turn`` join their neighbour (the exclusive turns). Where a second speaker scores
+   within ``overlap_margin`` of the chosen one for at least ``min_overlap`` seconds, the regular turns add it
+   as overlapped speech.
 """
 
 from __future__ import annotations
@@ -25,15 +26,21 @@ from pydantic import Field, model_validator
 from qasr_plugins.libraries import Libraries
 from qasr_plugins.sequences import runs
 from qasr_plugins.stage import DiarizationInput, DiarizationStage, StageConfig, VadInput
+from qasr_plugins.stages.diarization.clustering import ClusterSettings, centroids, cluster, unit
+from qasr_plugins.stages.diarization.resegmentation import (
+    FRAME,
+    FrameGrid,
+    frame_scores,
+    log_posteriors,
+    overlapped,
+    smooth,
+    viterbi,
+)
 from qasr_plugins.tuning import uniform
 from qasr_plugins.types import Audio, Diarization, Span, SpeakerTurns, SpeechRegions, Turn
 
-FRAME = 0.05  # resolution of the resegmentation (s)
 _MEL_HOP = 0.01  # resemblyzer's spectrogram hop (s)
 _NORM_DBFS = -30  # resemblyzer's training loudness
-_SHARPEN = 8  # power applied to cosine similarities before testing for a single speaker
-MAX_AUTO_SPEAKERS = 10  # the most speakers the automatic count considers when max_speakers is not set
-MAX_CLUSTERED = 2000  # windows clustered at most (about 8 minutes of speech at the default step)
 
 
 class EmbeddedDiarizationConfig(StageConfig):
@@ -50,11 +57,20 @@ class EmbeddedDiarizationConfig(StageConfig):
     num_speakers: int | None = Field(None, ge=1, description="Exact number of speakers, when known.")
     min_speakers: int = Field(1, ge=1, description="At least this many speakers.")
     max_speakers: int | None = Field(None, ge=1, description="At most this many speakers.")
+    chunk_windows: int = Field(1500, ge=50, le=5000,
+                               description="Windows clustered together at most; longer recordings are clustered "
+                               "in chunks of this many windows whose clusters are then linked.")
+    mean_turn: float = Field(2.0, gt=0.1, le=60, json_schema_extra=uniform(0.5, 10.0),
+                             description="Expected turn length of the resegmentation's Markov model (s).")
+    temperature: float = Field(0.05, gt=0, le=1, json_schema_extra=uniform(0.01, 0.3),
+                               description="Softmax temperature turning frame similarities into posteriors.")
     min_turn: float = Field(0.5, ge=0, le=60, json_schema_extra=uniform(0.0, 1.5),
                             description="Turns shorter than this join a neighbouring speaker (s).")
     overlap_margin: float = Field(0.05, ge=0, lt=1, json_schema_extra=uniform(0.0, 0.2),
                                   description="A second speaker within this cosine similarity "
                                   "of the best is added as overlapped speech (0 disables).")
+    min_overlap: float = Field(0.0, ge=0, le=5, json_schema_extra=uniform(0.0, 1.0),
+                               description="Overlapped speech shorter than this is dropped (s).")
     device: str = Field("cpu", description="torch device of the speaker encoder.")
 
     @model_validator(mode="after")
@@ -62,6 +78,10 @@ class EmbeddedDiarizationConfig(StageConfig):
         if self.max_speakers is not None and self.max_speakers < self.min_speakers:
             raise ValueError(f"max_speakers ({self.max_speakers}) < min_speakers ({self.min_speakers})")
         return self
+
+    def cluster_settings(self) -> ClusterSettings:
+        return ClusterSettings(self.one_speaker_connectivity, self.merge_similarity, self.num_speakers,
+                               self.min_speakers, self.max_speakers, self.chunk_windows)
 
 
 class EmbeddedDiarization(DiarizationStage):
@@ -80,10 +100,9 @@ class EmbeddedDiarization(DiarizationStage):
         with warnings.catch_warnings():  # resemblyzer imports webrtcvad → pkg_resources, scipy.ndimage.morphology
             warnings.simplefilter("ignore")
             from resemblyzer import VoiceEncoder
-            from resemblyzer.audio import normalize_volume, wav_to_mel_spectrogram
+            from resemblyzer.audio import wav_to_mel_spectrogram
 
         self._encoder: Any = VoiceEncoder(device=self.config.device, verbose=False)
-        self._normalize = normalize_volume
         self._mel = wav_to_mel_spectrogram
 
     def process(self, batch: Sequence[DiarizationInput]) -> list[Diarization]:
@@ -112,65 +131,45 @@ class EmbeddedDiarization(DiarizationStage):
         return windows
 
     def _embed(self, audio: Audio, windows: Sequence[Span]) -> np.ndarray:
+        """resemblyzer embeddings of ``windows``: the file's loudness raised to resemblyzer's (as its
+        ``normalize_volume`` does), a spectrogram per stretch of touching windows, windows of one length batched."""
         import torch
 
-        wave = self._normalize(audio.waveform.astype(np.float32), _NORM_DBFS, increase_only=True)
-        mel = self._mel(wave)
-        spans = [(round((w.start - audio.offset) / _MEL_HOP), round((w.end - audio.offset) / _MEL_HOP)) for w in windows]
-        spans = [(min(a, len(mel) - 1), min(max(b, a + 1), len(mel))) for a, b in spans]
+        wave = audio.waveform
+        power = sum(float(np.dot(piece, piece)) for piece in np.array_split(wave, max(1, len(wave) // 2**22)))
+        change = _NORM_DBFS - 10 * np.log10(max(power / max(len(wave), 1), 1e-20))
+        gain = np.float32(10 ** (change / 20)) if change > 0 else np.float32(1.0)
         out = np.zeros((len(windows), 256), dtype=np.float32)
-        by_length: dict[int, list[int]] = {}
-        for index, (a, b) in enumerate(spans):
-            by_length.setdefault(b - a, []).append(index)
-        with torch.inference_mode():
-            for indices in by_length.values():
-                for first in range(0, len(indices), 256):
-                    chunk = indices[first:first + 256]
-                    mels = torch.from_numpy(np.stack([mel[spans[i][0]:spans[i][1]] for i in chunk]))
-                    out[chunk] = self._encoder(mels.to(self._encoder.device)).cpu().numpy()
+        pending: list[tuple[int, np.ndarray]] = []
+        for first, stop in _stretches(windows):
+            begin = round((windows[first].start - audio.offset) * audio.sample_rate)
+            end = round((max(w.end for w in windows[first:stop]) - audio.offset) * audio.sample_rate)
+            mel = self._mel(wave[begin:end] * gain)
+            origin = begin / audio.sample_rate
+            for index in range(first, stop):
+                a = min(round((windows[index].start - audio.offset - origin) / _MEL_HOP), len(mel) - 1)
+                b = min(max(round((windows[index].end - audio.offset - origin) / _MEL_HOP), a + 1), len(mel))
+                pending.append((index, mel[a:b]))
+            if len(pending) >= 2048 or stop == len(windows):
+                self._encode(pending, out, torch)
+                pending = []
         return out
 
+    def _encode(self, pending: Sequence[tuple[int, np.ndarray]], out: np.ndarray, torch: Any) -> None:
+        by_length: dict[int, list[tuple[int, np.ndarray]]] = {}
+        for item in pending:
+            by_length.setdefault(len(item[1]), []).append(item)
+        with torch.inference_mode():
+            for items in by_length.values():
+                for first in range(0, len(items), 256):
+                    chunk = items[first:first + 256]
+                    mels = torch.from_numpy(np.stack([m for _, m in chunk])).to(self._encoder.device)
+                    out[[i for i, _ in chunk]] = self._encoder(mels).cpu().numpy()
+
     def _cluster(self, embeddings: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Speaker labels of the windows and the space they were clustered in (embeddings centred on the file).
-
-        At most :data:`MAX_CLUSTERED` windows, spread evenly over the file, are clustered; the others take the
-        speaker whose centroid they are closest to.
-        """
-        centred = embeddings - embeddings.mean(axis=0)
-        centred /= np.maximum(np.linalg.norm(centred, axis=1, keepdims=True), 1e-8)
-        chosen = np.unique(np.linspace(0, len(embeddings) - 1, min(len(embeddings), MAX_CLUSTERED)).round().astype(int))
-        labels = self._cluster_subset(embeddings[chosen], centred[chosen])
-        if len(chosen) < len(embeddings):
-            nearest = (centred @ _centroids(centred[chosen], labels).T).argmax(axis=1)
-            labels = np.unique(nearest, return_inverse=True)[1]
-        return labels, centred
-
-    def _cluster_subset(self, embeddings: np.ndarray, centred: np.ndarray) -> np.ndarray:
-        from scipy.sparse.csgraph import laplacian
-        from sklearn.cluster import SpectralClustering
-
-        cfg = self.config
-        count = len(embeddings)
-        most = min(cfg.num_speakers or cfg.max_speakers or MAX_AUTO_SPEAKERS, count - 1)
-        if most < 2:
-            return np.zeros(count, dtype=int)
-        if cfg.num_speakers is None and cfg.min_speakers == 1:
-            sharpened = np.clip(embeddings @ embeddings.T, 0.0, None) ** _SHARPEN
-            if np.linalg.eigvalsh(laplacian(sharpened, normed=True))[1] >= cfg.one_speaker_connectivity:
-                return np.zeros(count, dtype=int)
-        affinity = np.clip(centred @ centred.T, 0.0, None)
-        if cfg.num_speakers is not None:
-            k = most
-        else:  # the eigengap of the normalised graph Laplacian
-            eigen = np.linalg.eigvalsh(laplacian(affinity, normed=True))[:most + 1]
-            k = int(np.argmax(np.diff(eigen)[1:most])) + 2
-            k = min(max(k, cfg.min_speakers), most)
-        with warnings.catch_warnings():  # well-separated speakers leave the clipped affinity graph disconnected
-            warnings.filterwarnings("ignore", message="Graph is not fully connected")
-            labels = SpectralClustering(n_clusters=k, affinity="precomputed", random_state=0).fit_predict(affinity)
-        if cfg.num_speakers is None:
-            labels = _merge_similar(embeddings, labels, cfg.merge_similarity, cfg.min_speakers)
-        return labels
+        """Speaker labels of the windows and the space they are scored in (embeddings centred on the file)."""
+        labels = cluster(embeddings, self.config.cluster_settings())
+        return labels, unit(embeddings - embeddings.mean(axis=0))
 
     def _diarize(self, audio: Audio, speech: SpeechRegions | None) -> Diarization:
         cfg = self.config
@@ -184,8 +183,9 @@ class EmbeddedDiarization(DiarizationStage):
             return Diarization(SpeakerTurns(audio.uri, turns), SpeakerTurns(audio.uri, turns, exclusive=True))
         embeddings = self._embed(audio, windows)
         labels, space = self._cluster(embeddings)
-        scores = space @ _centroids(space, labels).T  # window × speaker cosine similarity
+        scores = space @ centroids(space, labels).T  # window × speaker cosine similarity
         names = _names_by_first_appearance(labels)
+        stay = max(1e-6, 1 - FRAME / cfg.mean_turn)
         exclusive: list[Turn] = []
         regular: list[Turn] = []
         starts = np.array([w.start for w in windows])
@@ -196,80 +196,42 @@ class EmbeddedDiarization(DiarizationStage):
             if near.start == near.stop:  # a region without windows of its own borrows the nearest one's
                 closest = int(np.abs(middles - region.middle).argmin())
                 near = slice(closest, closest + 1)
-            frames = _frame_scores(region, starts[near], ends[near], middles[near], scores[near])
-            best = _smooth(frames.argmax(axis=1), round(cfg.min_turn / FRAME))
+            grid = FrameGrid(region.start, max(1, int(np.ceil(region.duration / FRAME - 1e-9))))
+            frames = frame_scores(grid, starts[near], ends[near], scores[near])
+            best = smooth(viterbi(log_posteriors(frames, cfg.temperature), stay), round(cfg.min_turn / FRAME))
             for first, last, speaker in runs(best):
-                span = Span(region.start + first * FRAME, min(region.end, region.start + last * FRAME))
+                span = _frame_span(region, first, last)
                 exclusive.append(Turn(span, names[speaker]))
                 regular.append(Turn(span, names[speaker]))
             if cfg.overlap_margin > 0:
-                regular.extend(_overlap_turns(region, frames, best, cfg.overlap_margin, names))
+                second = overlapped(frames, best, cfg.overlap_margin, round(cfg.min_overlap / FRAME))
+                regular.extend(Turn(_frame_span(region, a, b), names[k]) for a, b, k in runs(second) if k >= 0)
         # each speaker's touching or overlapping turns joined (1 µs for rounding)
         return Diarization(SpeakerTurns(audio.uri, tuple(regular)).support(collar=1e-6),
                            SpeakerTurns(audio.uri, tuple(exclusive), exclusive=True))
 
 
-def _centroids(embeddings: np.ndarray, labels: np.ndarray) -> np.ndarray:
-    centroids = np.stack([embeddings[labels == k].mean(axis=0) for k in range(labels.max() + 1)])
-    return centroids / np.maximum(np.linalg.norm(centroids, axis=1, keepdims=True), 1e-8)
+def _stretches(windows: Sequence[Span]) -> list[tuple[int, int]]:
+    """``(first, stop)`` index ranges of consecutive windows that overlap or touch (a speech region each)."""
+    found: list[tuple[int, int]] = []
+    first, reach = 0, -np.inf
+    for index, window in enumerate(windows):
+        if index and window.start > reach + 1e-9:
+            found.append((first, index))
+            first = index
+        reach = max(reach, window.end) if index > first else window.end
+    if windows:
+        found.append((first, len(windows)))
+    return found
 
 
-def _merge_similar(embeddings: np.ndarray, labels: np.ndarray, similarity: float, fewest: int) -> np.ndarray:
-    """Join the two most similar clusters while their centroids are at least ``similarity`` alike; relabel 0…k-1."""
-    labels = labels.copy()
-    while labels.max() + 1 > fewest:
-        centroids = _centroids(embeddings, labels)
-        pairs = centroids @ centroids.T
-        np.fill_diagonal(pairs, -np.inf)
-        a, b = np.unravel_index(int(np.argmax(pairs)), pairs.shape)
-        if pairs[a, b] < similarity:
-            break
-        labels[labels == max(a, b)] = min(a, b)
-        labels = np.unique(labels, return_inverse=True)[1]
-    return labels
+def _frame_span(region: Span, first: int, last: int) -> Span:
+    return Span(region.start + first * FRAME, min(region.end, region.start + last * FRAME))
 
 
 def _names_by_first_appearance(labels: np.ndarray) -> dict[int, str]:
     order = list(dict.fromkeys(labels.tolist()))
     return {label: f"SPEAKER_{rank:02d}" for rank, label in enumerate(order)}
-
-
-def _frame_scores(region: Span, starts: np.ndarray, ends: np.ndarray, middles: np.ndarray,
-                  scores: np.ndarray) -> np.ndarray:
-    """Frame × speaker scores in ``region``: the mean over the windows covering each frame (or the nearest)."""
-    count = max(1, int(np.ceil(region.duration / FRAME - 1e-9)))
-    times = region.start + (np.arange(count) + 0.5) * FRAME
-    covering = (starts[None, :] <= times[:, None]) & (ends[None, :] >= times[:, None])
-    nearest = np.abs(middles[None, :] - times[:, None]).argmin(axis=1)
-    covering[np.arange(count), nearest] |= ~covering.any(axis=1)
-    return (covering.astype(np.float32) @ scores) / covering.sum(axis=1, keepdims=True)
-
-
-def _smooth(labels: np.ndarray, min_frames: int) -> np.ndarray:
-    """Give every run shorter than ``min_frames`` to its longer neighbour, shortest runs first."""
-    labels = labels.copy()
-    while True:
-        found = runs(labels)
-        short = [r for r in found if r[1] - r[0] < min_frames]
-        if len(found) < 2 or not short:
-            return labels
-        index = found.index(min(short, key=lambda r: r[1] - r[0]))
-        neighbours = [found[i] for i in (index - 1, index + 1) if 0 <= i < len(found)]
-        first, stop, _ = found[index]
-        labels[first:stop] = max(neighbours, key=lambda r: r[1] - r[0])[2]
-
-
-def _overlap_turns(region: Span, frames: np.ndarray, best: np.ndarray, margin: float,
-                   names: dict[int, str]) -> list[Turn]:
-    """Turns of a second speaker on frames where it scores within ``margin`` of the chosen one."""
-    chosen = frames[np.arange(len(best)), best]
-    rival = frames.copy()
-    rival[np.arange(len(best)), best] = -np.inf
-    second = rival.argmax(axis=1)
-    close = chosen - rival.max(axis=1) <= margin
-    labels = np.where(close, second, -1)
-    return [Turn(Span(region.start + a * FRAME, min(region.end, region.start + b * FRAME)), names[k])
-            for a, b, k in runs(labels) if k >= 0]
 
 
 __all__ = ["EmbeddedDiarization", "EmbeddedDiarizationConfig"]

@@ -1,0 +1,123 @@
+"""Speaker clustering of window embeddings, with memory that grows linearly in the number of windows.
+
+Up to ``chunk`` windows are clustered directly (:func:`cluster_direct`). More are cut into consecutive chunks of
+``chunk`` windows; each chunk is clustered on its own into local clusters (without merging, so that two voices
+are not joined early), and the local clusters' centroids are then clustered globally: every window takes the
+global speaker of its local cluster. The largest matrix built is ``chunk`` × ``chunk``.
+
+Direct clustering: one speaker is told from several by how well connected the graph of window similarities is
+(the Fiedler value of its normalised Laplacian, similarities raised to the 8th power). Otherwise the embeddings
+are centred on their mean (which removes much of the channel) and clustered spectrally, the count being the
+eigengap of the affinity's normalised Laplacian within the bounds; clusters whose mean (uncentred) embeddings are
+``merge_similarity`` alike are then joined.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+_SHARPEN = 8  # power applied to cosine similarities before testing for a single speaker
+MAX_AUTO_SPEAKERS = 10  # the most speakers the automatic count considers when max_speakers is not set
+
+
+@dataclass(frozen=True)
+class ClusterSettings:
+    """How windows are clustered; ``num_speakers`` fixes the count, else it is found within the bounds."""
+
+    one_speaker_connectivity: float = 0.47
+    merge_similarity: float = 0.9
+    num_speakers: int | None = None
+    min_speakers: int = 1
+    max_speakers: int | None = None
+    chunk: int = 1500
+
+    @property
+    def most(self) -> int:
+        return self.num_speakers or self.max_speakers or MAX_AUTO_SPEAKERS
+
+
+def unit(vectors: np.ndarray) -> np.ndarray:
+    """Rows scaled to unit length."""
+    return vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-8)
+
+
+def centroids(embeddings: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """Unit-length mean of each label's rows, labels ``0…k-1``."""
+    sums = np.zeros((int(labels.max()) + 1, embeddings.shape[1]), dtype=np.float64)
+    np.add.at(sums, labels, embeddings)
+    return unit(sums)
+
+
+def cluster(embeddings: np.ndarray, settings: ClusterSettings) -> np.ndarray:
+    """Speaker labels ``0…k-1`` of the windows' ``embeddings`` (rows), in time order."""
+    count = len(embeddings)
+    if count <= settings.chunk:
+        return cluster_direct(embeddings, settings)
+    local = replace(settings, num_speakers=None, min_speakers=1, max_speakers=MAX_AUTO_SPEAKERS,
+                    merge_similarity=1.0)
+    pieces = np.array_split(np.arange(count), int(np.ceil(count / settings.chunk)))
+    local_labels = np.empty(count, dtype=int)
+    means: list[np.ndarray] = []
+    for piece in pieces:
+        labels = cluster_direct(embeddings[piece], local)
+        local_labels[piece] = labels + len(means)
+        means.extend(centroids(embeddings[piece], labels))
+    linked = cluster_direct(np.stack(means), settings)
+    return np.unique(linked[local_labels], return_inverse=True)[1]
+
+
+def cluster_direct(embeddings: np.ndarray, settings: ClusterSettings) -> np.ndarray:
+    """Speaker labels ``0…k-1`` of ``embeddings``, from their full affinity matrix (see the module docstring)."""
+    from scipy.sparse.csgraph import laplacian
+    from sklearn.cluster import SpectralClustering
+
+    count = len(embeddings)
+    most = min(settings.most, count - 1)
+    if most < 2:
+        return np.zeros(count, dtype=int)
+    embeddings = unit(embeddings)
+    if settings.num_speakers is None and settings.min_speakers == 1:
+        sharpened = np.clip(embeddings @ embeddings.T, 0.0, None) ** _SHARPEN
+        if np.linalg.eigvalsh(laplacian(sharpened, normed=True))[1] >= settings.one_speaker_connectivity:
+            return np.zeros(count, dtype=int)
+    centred = unit(embeddings - embeddings.mean(axis=0))
+    affinity = np.clip(centred @ centred.T, 0.0, None)
+    if settings.num_speakers is not None:
+        k = most
+    else:
+        k = min(max(eigengap_count(laplacian(affinity, normed=True), most), settings.min_speakers), most)
+    with warnings.catch_warnings():  # well-separated speakers leave the clipped affinity graph disconnected
+        warnings.filterwarnings("ignore", message="Graph is not fully connected")
+        labels = SpectralClustering(n_clusters=k, affinity="precomputed", random_state=0).fit_predict(affinity)
+    labels = np.unique(labels, return_inverse=True)[1]
+    if settings.num_speakers is None:
+        labels = merge_similar(embeddings, labels, settings.merge_similarity, settings.min_speakers)
+    return labels
+
+
+def eigengap_count(normalised_laplacian: np.ndarray, most: int) -> int:
+    """The number of clusters (2…``most``) after which the Laplacian's sorted eigenvalues jump most."""
+    eigen = np.linalg.eigvalsh(normalised_laplacian)[:most + 1]
+    return int(np.argmax(np.diff(eigen)[1:most])) + 2
+
+
+def merge_similar(embeddings: np.ndarray, labels: np.ndarray, similarity: float, fewest: int) -> np.ndarray:
+    """Join the two most similar clusters while their centroids are at least ``similarity`` alike; relabel 0…k-1."""
+    labels = labels.copy()
+    while labels.max() + 1 > fewest:
+        means = centroids(embeddings, labels)
+        pairs = means @ means.T
+        np.fill_diagonal(pairs, -np.inf)
+        a, b = np.unravel_index(int(np.argmax(pairs)), pairs.shape)
+        if pairs[a, b] < similarity:
+            break
+        labels[labels == max(a, b)] = min(a, b)
+        labels = np.unique(labels, return_inverse=True)[1]
+    return labels
+
+
+__all__ = ["MAX_AUTO_SPEAKERS", "ClusterSettings", "centroids", "cluster", "cluster_direct", "eigengap_count",
+           "merge_similar", "unit"]

@@ -1,0 +1,101 @@
+"""The encoder-free steps of embedded.diarization on planted data: clustering, speaker count, resegmentation,
+overlap."""
+
+from __future__ import annotations
+
+import tracemalloc
+
+import numpy as np
+import pytest
+
+from qasr_plugins.stages.diarization.clustering import ClusterSettings, cluster, cluster_direct
+from qasr_plugins.stages.diarization.resegmentation import (
+    FRAME,
+    FrameGrid,
+    frame_scores,
+    log_posteriors,
+    overlapped,
+    viterbi,
+)
+
+
+def planted_windows(speakers: int, per_speaker: int, seed: int = 0, dim: int = 64,
+                    spread: float = 0.35) -> tuple[np.ndarray, np.ndarray]:
+    """Unit embeddings around ``speakers`` random voices that share a channel component, in turns of 20."""
+    rng = np.random.default_rng(seed)
+    channel = rng.normal(size=dim)
+    voices = rng.normal(size=(speakers, dim)) + 1.5 * channel
+    turns = np.repeat(np.arange(speakers), 20)
+    labels = np.concatenate([rng.permutation(turns) for _ in range(per_speaker // 20)])
+    points = voices[labels] / np.linalg.norm(voices[labels], axis=1, keepdims=True)
+    points = points + spread * rng.normal(size=points.shape) / np.sqrt(dim)
+    return points / np.linalg.norm(points, axis=1, keepdims=True), labels
+
+
+def same_partition(found: np.ndarray, truth: np.ndarray) -> bool:
+    pairs = set(zip(found.tolist(), truth.tolist(), strict=True))
+    return len(pairs) == len(set(found.tolist())) == len(set(truth.tolist()))
+
+
+@pytest.mark.parametrize("speakers", [1, 2, 3, 4, 6])
+def test_the_speaker_count_of_planted_clusters_is_found(speakers: int) -> None:
+    embeddings, truth = planted_windows(speakers, 100, seed=speakers)
+    labels = cluster_direct(embeddings, ClusterSettings())
+    assert labels.max() + 1 == speakers
+    assert same_partition(labels, truth)
+
+
+def test_count_bounds_are_obeyed_on_planted_clusters() -> None:
+    embeddings, _ = planted_windows(4, 60)
+    for settings, fewest, most in ((ClusterSettings(num_speakers=2), 2, 2), (ClusterSettings(max_speakers=3), 2, 3),
+                                   (ClusterSettings(max_speakers=1), 1, 1), (ClusterSettings(min_speakers=5), 5, 5)):
+        assert fewest <= cluster_direct(embeddings, settings).max() + 1 <= most, settings
+
+
+def test_chunked_clustering_links_chunks_without_a_full_affinity_matrix() -> None:
+    embeddings, truth = planted_windows(3, 2000, seed=5)  # 6000 windows
+    embeddings = embeddings.astype(np.float32)
+    full = len(embeddings) ** 2 * 4  # one float32 N × N matrix: 144 MB
+    tracemalloc.start()
+    labels = cluster(embeddings, ClusterSettings(chunk=500))
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert same_partition(labels, truth)
+    assert peak < full / 8, f"peak {peak / 2**20:.0f} MiB"
+
+
+def test_resegmentation_fixes_a_planted_mislabelled_run() -> None:
+    frames = 200
+    scores = np.zeros((frames, 2))
+    scores[:100, 0], scores[:100, 1] = 0.6, 0.4
+    scores[100:, 0], scores[100:, 1] = 0.4, 0.6
+    scores[40:46] = [0.48, 0.52]  # 0.3 s that look a little like the other speaker
+    assert (scores.argmax(axis=1)[40:46] == 1).all()
+    path = viterbi(log_posteriors(scores, 0.05), stay=1 - FRAME / 2.0)
+    assert (path[:100] == 0).all() and (path[100:] == 1).all()
+
+
+def test_a_long_run_of_the_other_speaker_is_kept() -> None:
+    scores = np.tile([0.6, 0.4], (200, 1))
+    scores[60:100] = [0.3, 0.7]  # 2 s of the other speaker
+    path = viterbi(log_posteriors(scores, 0.05), stay=1 - FRAME / 2.0)
+    assert (path[60:100] == 1).all() and (path[:60] == 0).all() and (path[100:] == 0).all()
+
+
+def test_frame_scores_average_the_covering_windows() -> None:
+    grid = FrameGrid(1.0, 20)  # 1.0 … 2.0 s
+    starts, ends = np.array([1.0, 1.5]), np.array([1.5, 2.0])
+    scores = np.array([[1.0, 0.0], [0.0, 1.0]])
+    found = frame_scores(grid, starts, ends, scores)
+    assert np.allclose(found[:10], [1.0, 0.0]) and np.allclose(found[10:], [0.0, 1.0])
+    lonely = frame_scores(FrameGrid(3.0, 4), starts, ends, scores)  # no window covers it: the nearest one's
+    assert np.allclose(lonely, [0.0, 1.0])
+
+
+def test_overlap_is_a_close_second_speaker_long_enough() -> None:
+    scores = np.tile([0.7, 0.2, 0.1], (60, 1))
+    scores[20:30] = [0.6, 0.58, 0.1]  # 0.5 s where speaker 1 talks too
+    scores[45:46] = [0.6, 0.1, 0.58]  # one frame: too short
+    second = overlapped(scores, np.zeros(60, dtype=int), margin=0.05, min_frames=3)
+    assert (second[20:30] == 1).all()
+    assert (np.delete(second, np.arange(20, 30)) == -1).all()
