@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, ClassVar, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from qasr_plugins.alignment.config import AlignerConfig
 from qasr_plugins.alignment.engine import AlignRequest
@@ -25,6 +25,7 @@ from qasr_plugins.alignment.stage import BackendAligner
 from qasr_plugins.alignment.text import Unit, split_units
 from qasr_plugins.libraries import Libraries
 from qasr_plugins.qwen3.languages import ALIGNER_TAGS, aligner_supports
+from qasr_plugins.qwen3.quantize import QUANTIZE_DESCRIPTION, Quantize, check_quantize
 from qasr_plugins.stage import LANGUAGE
 from qasr_plugins.trust import trust_field
 from qasr_plugins.types import Span
@@ -38,7 +39,8 @@ MIN_AUDIO = 0.1
 
 class Qwen3AlignerConfig(AlignerConfig):
     LOCAL: ClassVar[frozenset[str]] = AlignerConfig.LOCAL | {"model", "revision", "cache_dir", "dtype",
-                                                             "korean_dictionary", "trust_checkpoint"}
+                                                             "korean_dictionary", "trust_checkpoint",
+                                                             "quantize"}
 
     model: str = Field(DEFAULT_MODEL, description="Hub id or local directory (native -hf or original layout).")
     revision: str | None = Field(None, description="Hub revision.")
@@ -47,6 +49,7 @@ class Qwen3AlignerConfig(AlignerConfig):
     dtype: Literal["float32", "bfloat16"] = Field("float32", description="Weights and compute dtype.")
     korean_dictionary: str | None = Field(None, description="Word list splitting Korean words into stem and "
                                                             "ending, as the official aligner does.")
+    quantize: Quantize | None = Field(None, description=QUANTIZE_DESCRIPTION)
 
     @field_validator("language")
     @classmethod
@@ -58,6 +61,11 @@ class Qwen3AlignerConfig(AlignerConfig):
             raise ValueError(f"the Qwen3 aligner does not support {value!r} (it supports {supported}). Leave "
                              "'language' unset and set 'fallback' (e.g. ctc.aligner) to route other languages")
         return value
+
+    @model_validator(mode="after")
+    def _quantize_where_supported(self) -> Qwen3AlignerConfig:
+        check_quantize(self.quantize, self.dtype, self.device)
+        return self
 
 
 class Qwen3ForcedAligner(BackendAligner):
@@ -81,6 +89,10 @@ class Qwen3ForcedAligner(BackendAligner):
         cfg = self.config
         loaded = load_model(cfg.model, kind="forced_aligner", revision=cfg.revision, cache_dir=cfg.cache_dir,
                             dtype=cfg.dtype, device=cfg.device, trust=cfg.trust_checkpoint)
+        if cfg.quantize == "int8":
+            from qasr_plugins.qwen3.quantize import quantize_int8
+
+            quantize_int8(loaded.model)
         return Qwen3AlignerBackend(loaded.model, loaded.processor, cfg.korean_dictionary)
 
     def attach(self, model: Any, processor: Any) -> None:

@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from typing import Any, ClassVar, Literal
 
 import numpy as np
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from qasr_plugins.asr.backend import AsrLimits, Heard, Language, Piece, PieceResult
 from qasr_plugins.asr.chunks import ChunkLimits
@@ -32,6 +32,7 @@ from qasr_plugins.languages import language_name
 from qasr_plugins.libraries import Libraries
 from qasr_plugins.qwen3.languages import ASR_LANGUAGES
 from qasr_plugins.qwen3.output import REPETITION, TRUNCATED, parse_output, trim_token_loop
+from qasr_plugins.qwen3.quantize import QUANTIZE_DESCRIPTION, Quantize, check_quantize
 from qasr_plugins.stage import LANGUAGE, TEXT, AsrInput, AsrStage, StageConfig
 from qasr_plugins.trust import trust_field
 from qasr_plugins.types import SAMPLE_RATE, Audio, Transcript
@@ -42,7 +43,7 @@ MIN_CALL_SECONDS = 0.5
 
 class Qwen3AsrConfig(StageConfig):
     LOCAL: ClassVar[frozenset[str]] = frozenset({"model", "revision", "cache_dir", "dtype", "device", "threads",
-                                                 "trust_checkpoint"})
+                                                 "trust_checkpoint", "quantize"})
 
     model: str = Field("Qwen/Qwen3-ASR-0.6B-hf",
                        description="Hub id or local directory (native -hf or original qwen-asr layout).")
@@ -65,6 +66,7 @@ class Qwen3AsrConfig(StageConfig):
                              description="Shorter pieces are zero-padded to this (s).")
     chunk_search: float = Field(5.0, gt=0, le=60, description="Look this far back for a quiet cut point (s).")
     threads: int | None = Field(None, ge=1, description="torch intra-op threads (default: torch's).")
+    quantize: Quantize | None = Field(None, description=QUANTIZE_DESCRIPTION)
 
     @field_validator("language")
     @classmethod
@@ -76,6 +78,11 @@ class Qwen3AsrConfig(StageConfig):
         except Exception as exc:  # noqa: BLE001 - surfaced by pydantic as a config error on this key
             raise ValueError(getattr(exc, "message", str(exc)) + ". " + getattr(exc, "hint", "")) from None
         return value
+
+    @model_validator(mode="after")
+    def _quantize_where_supported(self) -> Qwen3AsrConfig:
+        check_quantize(self.quantize, self.dtype, self.device)
+        return self
 
 
 class Qwen3Asr(AsrStage):
@@ -96,6 +103,10 @@ class Qwen3Asr(AsrStage):
             torch.set_num_threads(cfg.threads)
         loaded = load_model(cfg.model, kind="asr", revision=cfg.revision, cache_dir=cfg.cache_dir, dtype=cfg.dtype,
                             device=cfg.device, trust=cfg.trust_checkpoint)
+        if cfg.quantize == "int8":
+            from qasr_plugins.qwen3.quantize import quantize_int8
+
+            quantize_int8(loaded.model)
         self.attach(loaded.model, loaded.processor)
 
     def attach(self, model: Any, processor: Any) -> None:

@@ -1,0 +1,100 @@
+"""``quantize: int8``: which layers it quantizes, how close the output stays to float32, where it is refused."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from qasr_plugins.audio import load_audio
+from qasr_plugins.stage import AlignInput, AsrInput
+from qasr_plugins.types import Span, Transcript, TranscriptSegment
+
+
+@pytest.fixture(scope="module")
+def clips(sample_wav: Path) -> list[np.ndarray]:
+    wave = load_audio(sample_wav).waveform
+    return [wave[start * 16000:(start + 3) * 16000] for start in range(0, 24, 3)]
+
+
+@pytest.fixture(scope="module")
+def pair(tiny_asr: Path):
+    from qasr_plugins.qwen3.loading import load_model
+    from qasr_plugins.qwen3.quantize import quantize_int8
+
+    loaded = load_model(str(tiny_asr), kind="asr")
+    return loaded, quantize_int8(copy.deepcopy(loaded.model))
+
+
+def test_every_linear_layer_is_int8_including_encoder_and_vocabulary(pair) -> None:
+    import torch
+    from torch.ao.nn.quantized.dynamic import Linear as Int8Linear
+
+    loaded, quantized = pair
+    assert isinstance(quantized.lm_head, Int8Linear)
+    assert any(isinstance(m, Int8Linear) for m in quantized.model.audio_tower.modules())
+    assert not any(type(m) is torch.nn.Linear for m in quantized.modules())
+    assert any(type(m) is torch.nn.Linear for m in loaded.model.modules())
+
+
+def test_int8_logits_and_tokens_stay_close_to_float32(pair, clips) -> None:
+    import torch
+
+    loaded, quantized = pair
+    inputs = loaded.processor.apply_transcription_request(clips)
+    with torch.inference_mode():
+        exact, int8 = loaded.model(**inputs).logits, quantized(**inputs).logits
+        prompt = inputs["input_ids"].shape[1]
+        tokens = [m.generate(**inputs, max_new_tokens=8, do_sample=False)[:, prompt:] for m in (loaded.model,
+                                                                                                quantized)]
+    error = ((exact - int8).pow(2).mean() / exact.pow(2).mean()).sqrt().item()
+    assert 0 < error < 0.2
+    assert (exact.argmax(-1) == int8.argmax(-1)).float().mean().item() > 0.9
+    assert (tokens[0] == tokens[1]).all(-1).float().mean().item() >= 0.5
+
+
+def test_stages_load_int8_and_run(tiny_asr: Path, tiny_aligner: Path, sample_wav: Path) -> None:
+    import torch
+    from torch.ao.nn.quantized.dynamic import Linear as Int8Linear
+
+    from qasr_plugins.qwen3.aligner import Qwen3ForcedAligner
+    from qasr_plugins.qwen3.asr import Qwen3Asr
+
+    audio = load_audio(sample_wav).crop(Span(0.0, 6.0))
+    asr = Qwen3Asr(model=str(tiny_asr), quantize="int8", max_new_tokens=4)
+    asr.ensure_loaded()
+    assert isinstance(asr.model.lm_head, Int8Linear)
+    (segment,) = asr(AsrInput(audio)).segments
+    assert segment.tokens and len(segment.words) >= 1
+    aligner = Qwen3ForcedAligner(model=str(tiny_aligner), quantize="int8", language="en")
+    exact = Qwen3ForcedAligner(model=str(tiny_aligner), language="en")
+    transcript = Transcript(audio.uri, (TranscriptSegment(Span(0.5, 5.5), "one two three four five", "en"),))
+    words = [stage(AlignInput(audio, transcript)).segments[0].words for stage in (aligner, exact)]
+    assert words[0] == words[1] and all(w.span for w in words[0])
+    assert not any(type(m) is torch.nn.Linear for m in aligner.backend.model.modules())
+
+
+@pytest.mark.parametrize(("settings", "message"), [
+    ({"device": "cuda:0"}, "CPU only"), ({"dtype": "bfloat16"}, "float32"), ({"quantize": "int4"}, "int8")])
+def test_int8_is_refused_where_it_cannot_run(settings: dict, message: str) -> None:
+    from pydantic import ValidationError
+
+    from qasr_plugins.qwen3.aligner import Qwen3AlignerConfig
+    from qasr_plugins.qwen3.asr import Qwen3AsrConfig
+
+    for config in (Qwen3AsrConfig, Qwen3AlignerConfig):
+        with pytest.raises(ValidationError, match=message):
+            config(**{"quantize": "int8", **settings})
+    assert Qwen3AsrConfig(device="cuda:0").quantize is None
+
+
+def test_quantizing_a_bfloat16_model_is_a_coded_error(pair) -> None:
+    from qasr_plugins.errors import StageError
+    from qasr_plugins.qwen3.quantize import quantize_int8
+
+    loaded, _ = pair
+    with pytest.raises(StageError) as info:
+        quantize_int8(copy.deepcopy(loaded.model).bfloat16())
+    assert info.value.code == "S414"
