@@ -78,7 +78,7 @@ def test_a_signal_writes_an_interrupted_summary_and_exits_128_plus_it(env: dict[
 
 def test_a_concurrent_run_on_the_same_directory_is_refused(env: dict[str, str], tmp_path: Path) -> None:
     corpus, out = _corpus(tmp_path / "corpus", 6), tmp_path / "out"
-    first = _start(env, corpus, out, "stages.asr.delay=0.2")
+    first = _start(env, corpus, out, "stages.asr.delay=1.0")  # long enough for a second process to start
     _wait_for(out / "f00.json", first)
     second = subprocess.run([sys.executable, "-m", "qasr_plugins.cli", "run", str(PIPELINE), str(corpus), "-o",
                              str(out), "--no-progress"], capture_output=True, text=True, env=env, check=False)
