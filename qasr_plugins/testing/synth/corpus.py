@@ -7,8 +7,8 @@ to the next, each value present in each split: 1–6 speakers, overlapped speech
 spoken by English voices, by other languages' voices, or partly in those languages. Two recordings per split
 run past 30 minutes.
 
-    from qasr_plugins.testing.synth.corpus import corpus, render
-    entries = [e for e in corpus() if e.split == "dev" and not e.is_long]
+    from qasr_plugins.testing.synth.corpus import corpus, render, select
+    entries = select(corpus(), "dev")                 # the short dev conversations
     rendered = render(entries, "data/corpus")        # cached: a second call only reads the sidecars
 """
 
@@ -250,9 +250,17 @@ def corpus(seed: int = 0) -> tuple[CorpusEntry, ...]:
     return tuple(entries)
 
 
-def select(entries: Iterable[CorpusEntry], split: str = "all", long: bool = False) -> list[CorpusEntry]:
-    """The entries of ``split`` (``dev``, ``test`` or ``all``), long recordings only or short ones only."""
-    return [e for e in entries if (split == "all" or e.split == split) and e.is_long == long]
+def select(entries: Iterable[CorpusEntry], split: str = "all",
+           lengths: Sequence[str] = ("short",)) -> list[CorpusEntry]:
+    """The entries of ``split`` (``dev``, ``test`` or ``all``) whose length label is in ``lengths``."""
+    return [e for e in entries if (split == "all" or e.split == split) and e.conditions.length in lengths]
+
+
+def overlap_bucket(ratio: float) -> str:
+    """The :data:`OVERLAP_BUCKETS` key of a measured overlap ratio (10 % and more: ``10-20%``)."""
+    if ratio <= 0.0:
+        return "0%"
+    return "0-5%" if ratio < 0.05 else "5-10%" if ratio < 0.10 else "10-20%"
 
 
 def render(entries: Iterable[CorpusEntry], directory: str | Path) -> list[SynthesizedConversation]:

@@ -4,9 +4,9 @@ Each :class:`Conversation` is a script of utterances, one espeak-ng voice per sp
 each utterance (negative: it starts before the previous one ends, i.e. overlapped speech) or the point inside
 the previous utterance where an interjection starts. :func:`synthesize` renders it to ``<name>.wav``
 (16 kHz mono) plus ``<name>.rttm`` and ``<name>.stm`` whose turns are the exact extents of the rendered speech,
-and a ``<name>.json`` sidecar that makes a second call with the same script a cheap read. Output is
-deterministic: espeak-ng and sox render the same samples for the same input and the noise comes from a seeded
-generator.
+and a ``<name>.synth`` JSON sidecar (a suffix ``qasr eval`` skips in a directory) that makes a second call
+with the same script a cheap read. Output is deterministic: espeak-ng and sox render the same samples for the
+same input and the noise comes from a seeded generator.
 """
 
 from __future__ import annotations
@@ -211,7 +211,7 @@ def cache_key(conversation: Conversation) -> str:
 
 def _cached(conversation: Conversation, directory: Path) -> SynthesizedConversation | None:
     name = conversation.name
-    paths = [directory / f"{name}.{suffix}" for suffix in ("wav", "rttm", "stm", "json")]
+    paths = [directory / f"{name}.{suffix}" for suffix in ("wav", "rttm", "stm", "synth")]
     if not all(p.is_file() for p in paths):
         return None
     try:
@@ -225,7 +225,7 @@ def _cached(conversation: Conversation, directory: Path) -> SynthesizedConversat
 
 
 def synthesize(conversation: Conversation, directory: str | Path, *, cache: bool = True) -> SynthesizedConversation:
-    """Render ``conversation`` into ``directory`` as ``<name>.wav``, ``.rttm``, ``.stm`` and a ``.json`` sidecar.
+    """Render ``conversation`` into ``directory`` as ``<name>.wav``, ``.rttm``, ``.stm`` and a ``.synth`` sidecar.
 
     With ``cache`` (the default) files already rendered from the same script are reused.
     """
@@ -237,7 +237,7 @@ def synthesize(conversation: Conversation, directory: str | Path, *, cache: bool
         return found
     mix, turns = _mix(conversation)
     name = conversation.name
-    wav, rttm, stm, sidecar = (directory / f"{name}.{suffix}" for suffix in ("wav", "rttm", "stm", "json"))
+    wav, rttm, stm, sidecar = (directory / f"{name}.{suffix}" for suffix in ("wav", "rttm", "stm", "synth"))
     sf.write(wav, mix, SAMPLE_RATE, subtype="PCM_16")
     rttm.write_text("".join(f"SPEAKER {name} 1 {t.span.start:.3f} {t.span.duration:.3f} <NA> <NA> {t.speaker} "
                             "<NA> <NA>\n" for t in turns), encoding="utf-8")
