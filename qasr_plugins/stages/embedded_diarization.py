@@ -36,7 +36,7 @@ from qasr_plugins.stages.diarization.resegmentation import (
     smooth,
     viterbi,
 )
-from qasr_plugins.tuning import uniform
+from qasr_plugins.tuning import integer, uniform
 from qasr_plugins.types import Audio, Diarization, Span, SpeakerTurns, SpeechRegions, Turn
 
 _MEL_HOP = 0.01  # resemblyzer's spectrogram hop (s)
@@ -60,6 +60,11 @@ class EmbeddedDiarizationConfig(StageConfig):
     chunk_windows: int = Field(1500, ge=50, le=5000,
                                description="Windows clustered together at most; longer recordings are clustered "
                                "in chunks of this many windows whose clusters are then linked.")
+    split_depth: int = Field(1, ge=0, le=3, json_schema_extra=integer(0, 2),
+                             description="How many times each cluster is clustered again on its own (0: never).")
+    min_cluster: float = Field(2.0, ge=0, le=60, json_schema_extra=uniform(0.0, 5.0),
+                               description="Seconds of windows (steps) a speaker needs; smaller clusters join "
+                               "the nearest speaker.")
     mean_turn: float = Field(2.0, gt=0.1, le=60, json_schema_extra=uniform(0.5, 10.0),
                              description="Expected turn length of the resegmentation's Markov model (s).")
     temperature: float = Field(0.05, gt=0, le=1, json_schema_extra=uniform(0.01, 0.3),
@@ -81,7 +86,8 @@ class EmbeddedDiarizationConfig(StageConfig):
 
     def cluster_settings(self) -> ClusterSettings:
         return ClusterSettings(self.one_speaker_connectivity, self.merge_similarity, self.num_speakers,
-                               self.min_speakers, self.max_speakers, self.chunk_windows)
+                               self.min_speakers, self.max_speakers, self.chunk_windows, self.split_depth,
+                               max(1, round(self.min_cluster / self.step)))
 
 
 class EmbeddedDiarization(DiarizationStage):

@@ -8,8 +8,11 @@ global speaker of its local cluster. The largest matrix built is ``chunk`` × ``
 Direct clustering: one speaker is told from several by how well connected the graph of window similarities is
 (the Fiedler value of its normalised Laplacian, similarities raised to the 8th power). Otherwise the embeddings
 are centred on their mean (which removes much of the channel) and clustered spectrally, the count being the
-eigengap of the affinity's normalised Laplacian within the bounds; clusters whose mean (uncentred) embeddings are
-``merge_similarity`` alike are then joined.
+eigengap of the affinity's normalised Laplacian within the bounds. Voices that resemble one another form a group
+that the first eigengap does not split (two groups of similar voices give the largest gap); so each cluster of
+at least ``2 * min_cluster`` windows is clustered again on its own, centred on its own mean, up to
+``split_depth`` times; a split stands when each part has ``min_cluster`` windows or more. Clusters whose mean (uncentred) embeddings are ``merge_similarity`` alike are then
+joined, and clusters of fewer than ``min_cluster`` windows go to the nearest larger one.
 """
 
 from __future__ import annotations
@@ -33,6 +36,8 @@ class ClusterSettings:
     min_speakers: int = 1
     max_speakers: int | None = None
     chunk: int = 1500
+    split_depth: int = 1
+    min_cluster: int = 8
 
     @property
     def most(self) -> int:
@@ -57,7 +62,7 @@ def cluster(embeddings: np.ndarray, settings: ClusterSettings) -> np.ndarray:
     if count <= settings.chunk:
         return cluster_direct(embeddings, settings)
     local = replace(settings, num_speakers=None, min_speakers=1, max_speakers=MAX_AUTO_SPEAKERS,
-                    merge_similarity=1.0)
+                    merge_similarity=1.0, min_cluster=1)
     pieces = np.array_split(np.arange(count), int(np.ceil(count / settings.chunk)))
     local_labels = np.empty(count, dtype=int)
     means: list[np.ndarray] = []
@@ -71,6 +76,50 @@ def cluster(embeddings: np.ndarray, settings: ClusterSettings) -> np.ndarray:
 
 def cluster_direct(embeddings: np.ndarray, settings: ClusterSettings) -> np.ndarray:
     """Speaker labels ``0…k-1`` of ``embeddings``, from their full affinity matrix (see the module docstring)."""
+    embeddings = unit(embeddings)
+    labels = _spectral(embeddings, settings)
+    if settings.num_speakers is not None:
+        return labels
+    labels = _split(embeddings, labels, settings, settings.split_depth)
+    most = settings.max_speakers or len(embeddings)
+    labels = merge_similar(embeddings, labels, settings.merge_similarity, settings.min_speakers)
+    labels = merge_similar(embeddings, labels, -np.inf, most)  # the most similar joined down to max_speakers
+    return _absorb_small(embeddings, labels, settings.min_cluster, settings.min_speakers)
+
+
+def _split(embeddings: np.ndarray, labels: np.ndarray, settings: ClusterSettings, depth: int) -> np.ndarray:
+    """Each cluster of at least ``2 * min_cluster`` rows clustered again on its own, ``depth`` levels deep."""
+    if depth == 0 or labels.max() == 0:
+        return labels
+    inner = replace(settings, min_speakers=1)
+    out = np.zeros(len(labels), dtype=int)
+    found = 0
+    for label in range(int(labels.max()) + 1):
+        members = labels == label
+        sub = np.zeros(int(members.sum()), dtype=int)
+        if members.sum() >= 2 * settings.min_cluster:
+            parts = _spectral(embeddings[members], inner)
+            if np.bincount(parts).min() >= settings.min_cluster:  # a split into parts that are all large enough
+                sub = _split(embeddings[members], parts, inner, depth - 1)
+        out[members] = sub + found
+        found += int(sub.max()) + 1
+    return out
+
+
+def _absorb_small(embeddings: np.ndarray, labels: np.ndarray, smallest: int, fewest: int) -> np.ndarray:
+    """Clusters of fewer than ``smallest`` rows given to the nearest larger cluster, keeping ``fewest`` at least."""
+    sizes = np.bincount(labels)
+    large = np.flatnonzero(sizes >= smallest)
+    if len(large) < max(1, fewest) or len(large) == len(sizes):
+        return labels
+    small = ~np.isin(labels, large)
+    labels = labels.copy()
+    labels[small] = large[np.argmax(embeddings[small] @ centroids(embeddings, labels)[large].T, axis=1)]
+    return np.unique(labels, return_inverse=True)[1]
+
+
+def _spectral(embeddings: np.ndarray, settings: ClusterSettings) -> np.ndarray:
+    """One level of clustering: the one-speaker test, then spectral clustering with an eigengap count."""
     from scipy.sparse.csgraph import laplacian
     from sklearn.cluster import SpectralClustering
 
@@ -78,7 +127,6 @@ def cluster_direct(embeddings: np.ndarray, settings: ClusterSettings) -> np.ndar
     most = min(settings.most, count - 1)
     if most < 2:
         return np.zeros(count, dtype=int)
-    embeddings = unit(embeddings)
     if settings.num_speakers is None and settings.min_speakers == 1:
         sharpened = np.clip(embeddings @ embeddings.T, 0.0, None) ** _SHARPEN
         if np.linalg.eigvalsh(laplacian(sharpened, normed=True))[1] >= settings.one_speaker_connectivity:
@@ -92,10 +140,7 @@ def cluster_direct(embeddings: np.ndarray, settings: ClusterSettings) -> np.ndar
     with warnings.catch_warnings():  # well-separated speakers leave the clipped affinity graph disconnected
         warnings.filterwarnings("ignore", message="Graph is not fully connected")
         labels = SpectralClustering(n_clusters=k, affinity="precomputed", random_state=0).fit_predict(affinity)
-    labels = np.unique(labels, return_inverse=True)[1]
-    if settings.num_speakers is None:
-        labels = merge_similar(embeddings, labels, settings.merge_similarity, settings.min_speakers)
-    return labels
+    return np.unique(labels, return_inverse=True)[1]
 
 
 def eigengap_count(normalised_laplacian: np.ndarray, most: int) -> int:
