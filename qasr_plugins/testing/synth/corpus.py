@@ -185,10 +185,11 @@ class _Writer:
             u = utterances[i]
             if length[i] > 6.0 and self.rng.random() < 0.6:  # an interjection over a long turn
                 other = str(self.rng.choice([n for n in self.names if n != u.speaker]))
-                text = str(self.rng.choice(BACKCHANNELS))
-                inserted.append((i, Utterance(other, text, 0.0, interject=round(float(self.rng.uniform(0.2, 0.7)), 2))))
-                needed -= estimated_seconds(text, self.voices[other])
-            elif i > 0 and utterances[i - 1].speaker != u.speaker and u.interject is None:
+                text = self._sentence(other) if needed > 2.0 else str(self.rng.choice(BACKCHANNELS))
+                start = round(float(self.rng.uniform(0.2, 0.7)), 2)
+                inserted.append((i, Utterance(other, text, 0.0, interject=start)))
+                needed -= min(estimated_seconds(text, self.voices[other]), (1 - start) * length[i])
+            elif i > 0 and utterances[i - 1].speaker != u.speaker:
                 amount = min(needed, 0.45 * min(length[i - 1], length[i]))
                 if amount >= 0.2:
                     out[i] = dataclasses.replace(u, pause=-round(amount, 2))
