@@ -33,7 +33,16 @@ import numpy as np
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from bench_qwen3_common import BUSY_LOAD, busy, load_average, peak_mb, recording, script_generate, vad_like_regions
+from bench_qwen3_common import (
+    BUSY_LOAD,
+    busy,
+    load_average,
+    peak_mb,
+    recording,
+    script_decode,
+    script_generate,
+    vad_like_regions,
+)
 
 REPO = HERE.parent
 DEFAULT_CONFIG = REPO / "benchmarks" / "configs" / "Qwen3-ASR-0.6B.config.json"
@@ -52,7 +61,7 @@ def worker_qasr(args: argparse.Namespace, audio: np.ndarray, regions: list[tuple
     stage = Qwen3Asr(model=str(args.checkpoint), dtype=args.dtype, batch_size=args.batch_size,
                      max_new_tokens=args.max_new_tokens, repetition_threshold=0)
     stage.ensure_loaded()
-    scripted = script_generate(stage.model, args.tokens_per_second)
+    scripted = script_decode(args.tokens_per_second)
     loaded = time.perf_counter()
     item = AsrInput(Audio("bench", audio), SpeechRegions("bench", tuple(Span(s, e) for s, e in regions)))
     transcript = stage.process([item])[0]

@@ -4,8 +4,9 @@ Random weights never emit an end token, so without help every segment decodes ``
 its length, which hides what padding and static batching cost. :class:`ScriptedEnd` is a logits processor that
 forces ``<|im_end|>`` once a row has decoded ``tokens_per_second`` × its speech length tokens; the length is read
 from the row's own prompt (its ``<|audio_pad|>`` placeholders, about 13 per second), so it needs no knowledge of how
-a method orders or batches segments. :func:`script_generate` wraps a model's ``generate`` with it — every method
-(``qwen3.asr``, the naive loop, the official package) is stopped the same way.
+a method orders or batches segments. :func:`script_generate` wraps a model's ``generate`` with it (the naive loop,
+the official package) and :func:`script_decode` ``qwen3.asr``'s own decoding loop — every method is stopped the same
+way.
 
 Module-level imports stay within the standard library and numpy so that the official package's worker (another
 Python) can import this file.
@@ -126,6 +127,26 @@ def script_generate(model: Any, rate: float) -> Scripted:
         return output
 
     model.generate = generate
+    return counts
+
+
+def script_decode(rate: float) -> Scripted:
+    """Make ``qwen3.asr``'s decoding (:func:`qasr_plugins.qwen3.decode.greedy_decode`) stop each row at its
+    scripted length; returns the running count."""
+    from qasr_plugins.qwen3 import decode
+
+    original = decode.greedy_decode
+    counts = Scripted(rate)
+
+    def greedy_decode(model: Any, inputs: Any, **kwargs: Any) -> Any:
+        script = ScriptedEnd(rate)
+        kwargs["processors"] = [script, *kwargs.get("processors", ())]
+        output = original(model, inputs, **kwargs)
+        counts.calls += 1
+        counts.decoded += script.decoded
+        return output
+
+    decode.greedy_decode = greedy_decode
     return counts
 
 

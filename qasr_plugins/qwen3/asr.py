@@ -3,7 +3,8 @@
 What it transcribes, per input: the diarization turns when wired (each segment takes the turn's speaker; exclusive
 turns are preferred so no audio is transcribed twice), else the speech regions, else the whole recording. Each
 region is cut into pieces of at most ``max_chunk`` seconds at quiet points; pieces of every input are sorted by
-length and decoded together in batches (greedy, KV cache, last-position logits only at prefill).
+length and decoded together in batches (greedy, KV cache, last-position logits only at prefill; a row that has
+answered leaves the batch, :mod:`qasr_plugins.qwen3.decode`).
 
 Each segment carries its text's tokens with their log-probabilities (recorded from the logits decoding computes
 anyway) and untimed words whose ``confidence`` is the geometric mean of their tokens' probabilities
@@ -52,8 +53,8 @@ class Qwen3AsrConfig(StageConfig):
     trust_checkpoint: bool = trust_field()
     language: str | None = Field(None, description="Force a language (BCP-47 tag or Qwen name); null identifies it.")
     context: str = Field("", description="Context text for the system prompt (names, terms, topic).")
-    batch_size: int = Field(8, ge=1, description="Pieces decoded together in one generate call.")
-    batch_seconds: float = Field(600.0, gt=0, le=7200, description="Most audio (s) in one generate call.")
+    batch_size: int = Field(8, ge=1, description="Pieces decoded together in one batch.")
+    batch_seconds: float = Field(600.0, gt=0, le=7200, description="Most audio (s) in one batch.")
     dtype: Literal["float32", "bfloat16"] = Field("float32", description="Weights and compute dtype.")
     device: str = Field("cpu", description="torch device, e.g. cpu or cuda:0.")
     max_new_tokens: int = Field(512, ge=1, description="Longest answer per piece (tokens).")
@@ -159,23 +160,24 @@ class Qwen3Asr(AsrStage):
     def transcribe(self, pieces: Sequence[Piece]) -> list[PieceResult]:
         """Decode one batch of pieces greedily, one segment each."""
         import torch
-        from transformers import LogitsProcessorList, StoppingCriteriaList
 
+        from qasr_plugins.qwen3 import decode
         from qasr_plugins.qwen3.confidence import LogprobRecorder, heard_words, text_tokens
         from qasr_plugins.qwen3.guards import RepetitionStop
 
         cfg = self.config
         inputs = self.prompts([piece.waveform for piece in pieces]).to(self.model.device)
         inputs["input_features"] = inputs["input_features"].to(self.model.dtype)
-        stops = StoppingCriteriaList()
-        if cfg.repetition_threshold:
-            stops.append(RepetitionStop(inputs["input_ids"].shape[1], cfg.repetition_threshold))
+        stops = [RepetitionStop(inputs["input_ids"].shape[1], cfg.repetition_threshold)] \
+            if cfg.repetition_threshold else []
         recorder = LogprobRecorder()
+        eos_ids = _as_list(self.model.generation_config.eos_token_id)
+        pad_id = self.model.generation_config.pad_token_id
         with torch.inference_mode():
-            output = self.model.generate(**inputs, max_new_tokens=cfg.max_new_tokens, do_sample=False,
-                                         stopping_criteria=stops, logits_processor=LogitsProcessorList([recorder]))
-        generated = output[:, inputs["input_ids"].shape[1]:]
-        eos = torch.tensor(self.model.generation_config.eos_token_id or [], device=generated.device)
+            generated = decode.greedy_decode(self.model, inputs, max_new_tokens=cfg.max_new_tokens, eos_ids=eos_ids,
+                                             pad_id=eos_ids[0] if pad_id is None else int(pad_id),
+                                             processors=[recorder], stops=stops)
+        eos = torch.tensor(eos_ids, device=generated.device)
         results = []
         for index, row in enumerate(generated):
             ended = torch.isin(row, eos)
@@ -196,6 +198,10 @@ class Qwen3Asr(AsrStage):
             results.append(PieceResult((Heard(parsed.text, words=words, flags=flags, tokens=tokens),),
                                        Language(parsed.language, parsed.language_raw)))
         return results
+
+
+def _as_list(ids: int | Sequence[int] | None) -> list[int]:
+    return [] if ids is None else [int(ids)] if isinstance(ids, int) else [int(i) for i in ids]
 
 
 def _check_rate(audio: Audio) -> None:
