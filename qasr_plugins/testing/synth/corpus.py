@@ -157,7 +157,7 @@ class _Writer:
         spec, rng = self.spec, self.rng
         utterances: list[Utterance] = []
         seconds, previous = 0.0, None
-        while seconds < spec.seconds:
+        while seconds < spec.seconds or len(utterances) < len(self.names):  # everyone speaks
             speaker = self._next_speaker(len(utterances), previous)
             style = spec.turns
             if style == "monologue" and len(self.names) > 1 and speaker != self.names[0] and rng.random() < 0.6:
