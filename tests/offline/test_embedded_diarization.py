@@ -90,3 +90,21 @@ def test_one_speaker_is_not_split(diarizer, vad, sample_audio, sample_rttm) -> N
         alone = Audio(speaker, np.concatenate(pieces))
         result = diarizer.process([DiarizationInput(alone, vad.process([VadInput(alone)])[0])])[0]
         assert result.turns.speakers == ("SPEAKER_00",), speaker
+
+
+def test_overlapped_speech_gets_a_second_speaker_in_the_regular_turns(diarizer, vad, synth_dir) -> None:
+    from qasr_plugins.stages.attribution import _overlapped_regions
+
+    rendered = synthesize(CONVERSATIONS["overlap"], synth_dir)  # one turn starts 0.9 s before the previous ends
+    audio = load_audio(rendered.wav)
+    result = diarizer.process([DiarizationInput(audio, vad.process([VadInput(audio)])[0])])[0]
+    truth = [span for span, _ in _overlapped_regions(rendered_turns(rendered))]
+    found = [span for span, _ in _overlapped_regions(result.turns.turns)]
+    assert truth and sum(t.overlap(f) for t in truth for f in found) >= 0.2  # 0.25 s of 0.9 s measured
+    assert result.exclusive is not None and result.exclusive.exclusive and not _overlapped_regions(result.exclusive.turns)
+
+
+def rendered_turns(rendered):
+    from qasr_plugins.types import Turn
+
+    return tuple(Turn(t.span, t.speaker) for t in rendered.turns)
