@@ -28,6 +28,11 @@ def serve(
     max_duration: Annotated[float, typer.Option(help="Longest audio (s); longer gets a 413.")] = 4 * 3600.0,
     request_timeout: Annotated[float, typer.Option(help="Seconds a request may wait and run (504 after).")] = 3600.0,
     max_queue: Annotated[int, typer.Option(help="Requests waiting or running at once (429 beyond).")] = 8,
+    max_queued_audio: Annotated[float, typer.Option(help="Seconds of audio waiting or running at once (429 "
+                                                    "beyond).")] = 8 * 3600.0,
+    batch_window_ms: Annotated[float, typer.Option(help="Gather concurrent requests this long into one batch "
+                                                   "(0: no batching).")] = 20.0,
+    max_batch: Annotated[int, typer.Option(help="Most requests in one batch.")] = 8,
     allow_env: Annotated[bool, typer.Option("--allow-env", help="Let ${oc.env:VAR} read the environment.")] = False,
     cache: Annotated[Path | None, typer.Option("--cache", help="Keep node outputs in this stage cache directory "
                                                 "(off by default: uploads are other people's audio).")] = None,
@@ -45,6 +50,7 @@ def serve(
     typer.echo(f"loading {pipe.spec.name} …", err=True)
     pipe.load()
     limits = Limits(max_upload_bytes=int(max_upload_mb * 1024 * 1024), max_duration=max_duration,
-                    request_timeout=request_timeout, max_queue=max_queue)
+                    request_timeout=request_timeout, max_queue=max_queue, max_queued_audio=max_queued_audio,
+                    batch_window=batch_window_ms / 1000, max_batch=max_batch)
     app = create_app({name or pipe.spec.name: pipe}, limits=limits, api_key=api_key or None)
     uvicorn.run(app, host=host, port=port, log_level="debug" if debug else "info", timeout_graceful_shutdown=None)

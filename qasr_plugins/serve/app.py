@@ -32,10 +32,19 @@ from qasr_plugins.api import Pipeline
 from qasr_plugins.audio import load_audio
 from qasr_plugins.document import ResultDocument
 from qasr_plugins.errors import InputError, QasrError
-from qasr_plugins.runner import Executor
 from qasr_plugins.serve import formats
-from qasr_plugins.serve.limits import BodyLimit, Limits, QueueFull, WorkQueue
-from qasr_plugins.serve.params import FORMATS, GRANULARITIES, OpenAIError, parse_form, plan_request, variant
+from qasr_plugins.serve.batching import Batcher, Outcome, QueueFull
+from qasr_plugins.serve.limits import BodyLimit, Limits
+from qasr_plugins.serve.params import (
+    FORMATS,
+    GRANULARITIES,
+    INCLUDES,
+    OpenAIError,
+    TranscriptionRequest,
+    parse_form,
+    plan_request,
+    variant,
+)
 from qasr_plugins.types import Audio
 from qasr_plugins.writers.subtitles import SrtWriter, VttWriter
 
@@ -55,6 +64,7 @@ _BODY = {"requestBody": {"required": True, "content": {"multipart/form-data": {"
         "timestamp_granularities[]": {"type": "array", "items": {"type": "string", "enum": list(GRANULARITIES)}},
         "stream": {"type": "boolean"},
         "chunking_strategy": {"type": "string"},
+        "include[]": {"type": "array", "items": {"type": "string", "enum": list(INCLUDES)}},
     }}}}}}
 
 
@@ -74,13 +84,13 @@ class Served:
 
 
 class _State:
-    """What the routes share: the pipelines, the queue, and whether every model has loaded."""
+    """What the routes share: the pipelines, the batcher, and whether every model has loaded."""
 
     def __init__(self, pipelines: Mapping[str, Pipeline], limits: Limits, api_key: str | None) -> None:
         self.served = {name: Served(name, pipeline) for name, pipeline in pipelines.items()}
         self.limits = limits
         self.api_key = api_key
-        self.queue = WorkQueue(limits.max_queue)
+        self.queue = Batcher(limits.batch_window, limits.max_batch, limits.max_queue, limits.max_queued_audio)
         self.ready = False
         self.load_error: str | None = None
         self.created = int(time.time())
@@ -133,8 +143,8 @@ def _decode(upload: UploadFile, limits: Limits) -> Audio:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def _transcribe(executor: Executor, audio: Audio) -> ResultDocument:
-    result = executor.process([audio])[0]
+def _document(result: Outcome) -> ResultDocument:
+    """The request's document, or its error as the OpenAI error it answers with."""
     if isinstance(result, InputError):
         raise OpenAIError(400, f"The audio could not be transcribed: {result.message}", param="file",
                           code=result.code)
@@ -144,8 +154,14 @@ def _transcribe(executor: Executor, audio: Audio) -> ResultDocument:
     return result
 
 
-def _respond(served: Served, document: ResultDocument, response_format: str, granularities: frozenset[str],
-             stream: bool) -> Response:
+def _respond(served: Served, document: ResultDocument, parsed: TranscriptionRequest) -> Response:
+    response_format, granularities, stream = parsed.response_format, parsed.granularities, parsed.stream
+    if parsed.logprobs:
+        tokens = formats.logprobs(document)
+        if tokens is None:
+            raise OpenAIError(400, "include[]=logprobs cannot be honoured: the served pipeline's ASR stage records "
+                              "no token log-probabilities.", param="include[]", code="unsupported_value")
+        return JSONResponse(formats.as_json(document, tokens))
     if stream:
         events = formats.stream_events(document, response_format)
         return EventSourceResponse(({"data": json.dumps(e, ensure_ascii=False)} for e in events), ping=None)
@@ -166,7 +182,9 @@ def create_app(pipelines: Mapping[str, Pipeline], *, limits: Limits | None = Non
     """An ASGI application serving ``pipelines`` by name (the ``model`` field).
 
     Models load when the application starts, in the background: ``/health`` answers at once, ``/ready`` and the
-    transcription route answer 503 until every model has loaded. At shutdown running and queued requests finish.
+    transcription route answer 503 until every model has loaded. Concurrent requests for the same pipeline variant
+    are gathered into batches (``limits.batch_window``, ``limits.max_batch``). At shutdown running and queued requests
+    finish.
 
     Args:
         pipelines: The validated pipelines to serve, by the name clients pass as ``model``.
@@ -191,7 +209,7 @@ def create_app(pipelines: Mapping[str, Pipeline], *, limits: Limits | None = Non
             yield
         finally:
             await loading
-            await run_in_threadpool(state.queue.close)
+            await state.queue.close()
             for served in state.served.values():
                 served.pipeline.close()
 
@@ -259,22 +277,22 @@ def create_app(pipelines: Mapping[str, Pipeline], *, limits: Limits | None = Non
             parsed = parse_form(fields, lists, tuple(state.served))
             served = state.served[parsed.model]
             spec = served.pipeline.spec
-            executor = variant(served.pipeline.executor, plan_request(parsed, spec.nodes, spec.transcript_node))
-            if state.queue.pending >= limits.max_queue:
-                raise QueueFull
+            plan = plan_request(parsed, spec.nodes, spec.transcript_node)
+            executor = variant(served.pipeline.executor, plan)
+            state.queue.admit()
             audio = await run_in_threadpool(_decode, upload, limits)
         except QueueFull as exc:
             raise _busy(limits) from exc
         finally:
             await form.close()
         try:
-            document = await state.queue.run(lambda: _transcribe(executor, audio), limits.request_timeout)
+            result = await state.queue.run((parsed.model, plan.key()), executor, audio, limits.request_timeout)
         except QueueFull as exc:
             raise _busy(limits) from exc
         except asyncio.TimeoutError as exc:
             raise OpenAIError(504, f"The transcription took longer than {limits.request_timeout:g} s.",
                               kind="server_error", code="timeout") from exc
-        return _respond(served, document, parsed.response_format, parsed.granularities, parsed.stream)
+        return _respond(served, _document(result), parsed)
 
     return app
 

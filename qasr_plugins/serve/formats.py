@@ -65,9 +65,21 @@ def _language(document: ResultDocument) -> str:
         return tag
 
 
-def as_json(document: ResultDocument) -> dict[str, Any]:
-    """``Transcription``: the text and the audio duration as usage."""
-    return {"text": _transcript(document).text, "usage": _usage(document)}
+def logprobs(document: ResultDocument) -> list[dict[str, Any]] | None:
+    """``Transcription.logprobs``: every segment's decoded tokens in order, or ``None`` when the transcript has text
+    but no segment carries its tokens' log-probabilities (the ASR stage does not record them)."""
+    segments = _transcript(document).segments
+    if any(s.text.strip() for s in segments) and not any(s.tokens for s in segments):
+        return None
+    return [token.to_dict() for segment in segments for token in segment.tokens]
+
+
+def as_json(document: ResultDocument, with_logprobs: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """``Transcription``: the text and the audio duration as usage (and ``logprobs`` when given)."""
+    body: dict[str, Any] = {"text": _transcript(document).text, "usage": _usage(document)}
+    if with_logprobs is not None:
+        body["logprobs"] = with_logprobs
+    return body
 
 
 def as_verbose_json(document: ResultDocument, granularities: frozenset[str]) -> dict[str, Any]:

@@ -1,21 +1,15 @@
-"""What one server accepts: upload size and duration, time per request, and how many requests may wait.
+"""What one server accepts: upload size and duration, time per request, how many requests and seconds of audio may
+wait, and how requests are gathered into batches (:mod:`qasr_plugins.serve.batching`).
 
-Pipelines run one request at a time on a single worker thread (models are loaded once and are not shared between
-threads); :class:`WorkQueue` bounds how many requests may be waiting or running, and :class:`BodyLimit` stops an
-upload as soon as it passes the size limit, before it is spooled anywhere.
+:class:`BodyLimit` stops an upload as soon as it passes the size limit, before it is spooled anywhere.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
-import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, TypeVar
-
-T = TypeVar("T")
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -27,87 +21,22 @@ class Limits:
         max_duration: Longest audio (s) a request may send; longer audio gets a 413.
         request_timeout: Seconds a request may wait and run before it gets a 504.
         max_queue: Requests waiting or running at once; one more gets a 429 with ``Retry-After``.
+        max_queued_audio: Seconds of audio waiting or running at once; a request that would pass it gets a 429 (one
+            request alone is always admitted).
         retry_after: Seconds suggested in ``Retry-After`` when the queue is full or models are still loading.
+        batch_window: Seconds concurrent requests for the same pipeline variant are gathered into one batch after
+            the first arrives (``0``: each request runs alone).
+        max_batch: Most requests in one batch.
     """
 
     max_upload_bytes: int = 200 * 1024 * 1024
     max_duration: float = 4 * 3600.0
     request_timeout: float = 3600.0
     max_queue: int = 8
+    max_queued_audio: float = 8 * 3600.0
     retry_after: int = 5
-
-
-class QueueFull(Exception):
-    """Every slot of the :class:`WorkQueue` is taken."""
-
-
-class Cancelled(Exception):
-    """A queued job whose request gave up (timed out) before the job started."""
-
-
-class WorkQueue:
-    """Runs jobs one at a time on a worker thread; at most ``capacity`` jobs wait or run.
-
-    Args:
-        capacity: Jobs waiting or running at once.
-    """
-
-    def __init__(self, capacity: int) -> None:
-        self._capacity = capacity
-        self._pending = 0
-        self._lock = threading.Lock()
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="qasr-serve")
-
-    @property
-    def pending(self) -> int:
-        """Jobs waiting or running now."""
-        return self._pending
-
-    async def run(self, job: Callable[[], T], timeout: float) -> T:
-        """Run ``job`` on the worker thread and return its result.
-
-        Raises:
-            QueueFull: when ``capacity`` jobs are already waiting or running.
-            TimeoutError: when the job has not finished within ``timeout`` seconds. A job that had not started yet
-                never runs; one already running finishes (holding its slot) and its result is dropped.
-        """
-        with self._lock:
-            if self._pending >= self._capacity:
-                raise QueueFull
-            self._pending += 1
-        given_up = threading.Event()
-
-        def guarded() -> T:
-            if given_up.is_set():
-                raise Cancelled
-            return job()
-
-        try:
-            future = asyncio.get_running_loop().run_in_executor(self._pool, guarded)
-        except BaseException:
-            self._release()
-            raise
-        future.add_done_callback(lambda _: self._release())
-        try:
-            return await asyncio.wait_for(asyncio.shield(future), timeout)
-        except (asyncio.TimeoutError, asyncio.CancelledError):
-            given_up.set()
-            future.add_done_callback(_consume)
-            raise
-
-    def _release(self) -> None:
-        with self._lock:
-            self._pending -= 1
-
-    def close(self) -> None:
-        """Finish the running and waiting jobs, then stop the worker."""
-        self._pool.shutdown(wait=True)
-
-
-def _consume(future: asyncio.Future[Any]) -> None:
-    """Retrieve a dropped job's outcome so that its exception is not reported as never retrieved."""
-    if not future.cancelled():
-        future.exception()
+    batch_window: float = 0.02
+    max_batch: int = 8
 
 
 class BodyLimit:

@@ -26,9 +26,11 @@ FORMATS = ("json", "text", "srt", "vtt", "verbose_json", "diarized_json")
 STREAM_FORMATS = ("json", "text", "diarized_json")
 GRANULARITIES = ("word", "segment")
 #: OpenAI fields this server knows but does not support yet.
-NOT_YET = ("include[]", "known_speaker_names[]", "known_speaker_references[]", "keywords[]", "languages[]")
+NOT_YET = ("known_speaker_names[]", "known_speaker_references[]", "keywords[]", "languages[]")
 VAD_FIELDS = ("threshold", "prefix_padding_ms", "silence_duration_ms")
-FIELDS = frozenset({"file", "model", "language", "prompt", "temperature", "response_format", "stream",
+#: The values ``include[]`` may hold.
+INCLUDES = ("logprobs",)
+FIELDS = frozenset({"file", "model", "language", "prompt", "temperature", "response_format", "stream", "include[]",
                     "timestamp_granularities[]", "chunking_strategy", "chunking_strategy[type]",
                     *(f"chunking_strategy[{name}]" for name in VAD_FIELDS)})
 
@@ -76,6 +78,7 @@ class TranscriptionRequest:
     granularities: frozenset[str] = frozenset()
     stream: bool = False
     vad: VadRequest | None = None
+    logprobs: bool = False
 
 
 def _invalid(param: str, message: str, code: str = "invalid_value") -> OpenAIError:
@@ -175,9 +178,15 @@ def parse_form(form: Mapping[str, str], lists: Mapping[str, list[str]], models: 
     if temperature:
         raise _invalid("temperature", "this server decodes deterministically: only temperature 0 is supported.",
                        "unsupported_value")
+    includes = set(lists.get("include[]", ()))
+    if includes - set(INCLUDES):
+        raise _invalid("include[]", f"include[] may hold {', '.join(INCLUDES)}.")
+    if includes and (response_format != "json" or stream):
+        raise _invalid("include[]", "include[]=logprobs needs response_format json, not streamed.",
+                       "unsupported_value")
     language = form.get("language") or None
     return TranscriptionRequest(model, response_format, language, form.get("prompt") or None, temperature,
-                                granularities, stream, _chunking(form))
+                                granularities, stream, _chunking(form), "logprobs" in includes)
 
 
 def _rebind_models(stage: Stage[Any, Any], variant: Stage[Any, Any]) -> None:
@@ -224,6 +233,11 @@ class RequestPlan:
 
     settings: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     params: Mapping[str, str] = field(default_factory=dict)
+
+    def key(self) -> str:
+        """The variant these settings make: requests with equal keys run in one executor, so they may share a
+        batch."""
+        return json.dumps(self.settings, sort_keys=True, default=repr)
 
 
 def _settings_for(node: NodeSpec, key: str, value: Any, param: str, changes: dict[str, dict[str, Any]],

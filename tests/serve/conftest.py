@@ -27,6 +27,13 @@ def _free_port() -> int:
 @contextmanager
 def running(app: Any, *, ready_within: float = 120.0) -> Iterator[str]:
     """Serve ``app`` on 127.0.0.1 until the block ends; yields its base URL once ``/ready`` answers 200."""
+    with serving(app, ready_within=ready_within) as (base, _):
+        yield base
+
+
+@contextmanager
+def serving(app: Any, *, ready_within: float = 120.0) -> Iterator[tuple[str, Any]]:
+    """:func:`running`, yielding the base URL and the ``uvicorn.Server`` (to shut it down inside the block)."""
     import uvicorn
 
     port = _free_port()
@@ -44,7 +51,7 @@ def running(app: Any, *, ready_within: float = 120.0) -> Iterator[str]:
                 pass
             assert time.monotonic() < deadline, "the server did not become ready"
             time.sleep(0.1)
-        yield base
+        yield base, server
     finally:
         server.should_exit = True
         thread.join(timeout=30)

@@ -51,6 +51,10 @@ def test_openai_client_on_qwen3(base: str, wav: bytes, upload_tmp: Path) -> None
     forced = client.audio.transcriptions.create(model="tiny", file=("tone.wav", wav), language="fr",
                                                 prompt="hello", response_format="verbose_json")
     assert forced.language == "french"  # the request's language reached the stage
+    scored = client.audio.transcriptions.create(model="tiny", file=("tone.wav", wav), include=["logprobs"])
+    assert scored.text == "hello world" and scored.logprobs
+    assert all(t.logprob <= 0 and bytes(int(b) for b in t.bytes) == t.token.encode() for t in scored.logprobs)
+    assert "".join(t.token for t in scored.logprobs).strip() == "hello world"
     events = list(client.audio.transcriptions.create(model="tiny", file=("tone.wav", wav), stream=True))
     assert events[-1].type == "transcript.text.done" and events[-1].text == "hello world"
     assert leftovers(upload_tmp) == []
