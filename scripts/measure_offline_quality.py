@@ -79,6 +79,7 @@ class Settings:
     overrides: tuple[str, ...] = ()
     seed: int = 0
     stage_cache: Path | None = None
+    reuse_outputs: bool = False  # score the results already in WORK/out instead of running the pipeline
 
 
 def _speakers(record: EvalFile) -> int:
@@ -153,15 +154,20 @@ def measure(work: Path, settings: Settings, corpus_dir: Path | None = None) -> d
     labels.update({r.name: _labels(e, r.turns, r.duration) for e, r in zip(entries, rendered, strict=True)})
     inputs = [wav, *(r.wav for r in rendered)]
     references = read_all([rttm, stm, *(p for r in rendered for p in (r.rttm, r.stm))])
-    overrides = [*(NO_ASR if not settings.asr else ()), *settings.overrides]
-    runner = Pipeline.from_config(settings.pipeline, overrides, formats=["json"],
-                                  cache=settings.stage_cache or False)
+    failed: dict[str, str] = {}
     started = time.perf_counter()
-    summary = runner.run(inputs, work / "out", overwrite=True, progress=False)
+    if not settings.reuse_outputs:
+        overrides = [*(NO_ASR if not settings.asr else ()), *settings.overrides]
+        runner = Pipeline.from_config(settings.pipeline, overrides, formats=["json"],
+                                      cache=settings.stage_cache or False)
+        summary = runner.run(inputs, work / "out", overwrite=True, progress=False)
+        if summary.errors:
+            sys.exit(f"the run failed: {summary.errors}")
+        failed = {o.uri: (o.error or {}).get("message", "failed") for o in summary.outcomes if o.status == "failed"}
     pipeline_seconds = time.perf_counter() - started
-    if summary.failed:
-        sys.exit(f"the pipeline failed on some files: {summary.line()} (see {work / 'out'})")
-    hypotheses = read_all([work / "out" / f"{p.stem}.json" for p in inputs])
+    results = [work / "out" / f"{p.stem}.json" for p in inputs]
+    failed.update({p.stem: "no result" for p in results if not p.is_file() and p.stem not in failed})
+    hypotheses = read_all([p for p in results if p.stem not in failed])
     report = evaluate(references, hypotheses, EvalOptions(collar=settings.collar))
     rows = _file_rows(report.files, references, hypotheses, labels)
     corpus_rows = [r for r in rows if r["split"] != "sample"]
@@ -170,6 +176,7 @@ def measure(work: Path, settings: Settings, corpus_dir: Path | None = None) -> d
         "settings": {"split": settings.split, "long": settings.long, "asr": settings.asr,
                      "collar": settings.collar, "pipeline": settings.pipeline, "overrides": list(settings.overrides),
                      "seed": settings.seed},
+        "failed": failed,
         "seconds": {"render": render_seconds, "pipeline": pipeline_seconds,
                     "audio": sum(r.duration for r in rendered)},
         "table": format_table(report),
@@ -203,7 +210,7 @@ def text_report(result: Mapping[str, Any], *, conditions: bool, files: bool) -> 
     seconds = result["seconds"]
     header = (f"audio {seconds['audio'] / 60:.1f} min; render {seconds['render']:.1f} s; "
               f"pipeline {seconds['pipeline']:.1f} s; collar {result['settings']['collar']} s")
-    parts = [header,
+    parts = [header + (f"; left out (failed): {', '.join(result['failed'])}" if result["failed"] else ""),
              markdown(result["summary"], "set")]
     if files:
         parts.append(result["table"])
@@ -232,9 +239,13 @@ def main() -> None:
                         help="Where rendered conversations are cached (default: WORK/synth with -o, else "
                              "~/.cache/qasr/corpus/seed<N>).")
     parser.add_argument("--stage-cache", type=Path, help="Reuse stage outputs from this stage cache.")
+    parser.add_argument("--reuse-outputs", action="store_true",
+                        help="With -o: score the results already in WORK/out (another collar, other tables).")
     args = parser.parse_args()
+    if args.reuse_outputs and not args.work_dir:
+        parser.error("--reuse-outputs needs -o WORK")
     settings = Settings(args.split, args.long, args.asr, args.collar, args.pipeline, tuple(args.overrides),
-                        args.seed, args.stage_cache)
+                        args.seed, args.stage_cache, args.reuse_outputs)
     if args.work_dir:
         result = measure(args.work_dir, settings, args.corpus_dir)
     else:
@@ -243,6 +254,9 @@ def main() -> None:
     if args.json:
         args.json.write_text(json.dumps(result, indent=2, default=str), encoding="utf-8")
     print(text_report(result, conditions=args.conditions, files=args.files))
+    if result["failed"]:
+        sys.exit(f"the pipeline failed on {len(result['failed'])} file(s), left out of the scores: "
+                 + "; ".join(f"{uri}: {message}" for uri, message in result["failed"].items()))
 
 
 if __name__ == "__main__":

@@ -172,11 +172,22 @@ def _place(conversation: Conversation, lengths: Sequence[int]) -> list[int]:
     return starts
 
 
-def _mix(conversation: Conversation) -> tuple[np.ndarray, tuple[ReferenceTurn, ...]]:
+def _layout(conversation: Conversation) -> tuple[list[np.ndarray], list[int], int]:
+    """Every utterance's samples, its start, and the length of the recording in samples."""
     voices = conversation.voices
     clips = [_render_cached(u.text, voices[u.speaker]) for u in conversation.utterances]
     starts = _place(conversation, [len(c) for c in clips])
     total = max(s + len(c) for s, c in zip(starts, clips, strict=True)) + round(conversation.lead_in * SAMPLE_RATE)
+    return clips, starts, total
+
+
+def rendered_seconds(conversation: Conversation) -> float:
+    """How long the rendered recording lasts: the speech is rendered, the mix and the channel are not."""
+    return _layout(conversation)[2] / SAMPLE_RATE
+
+
+def _mix(conversation: Conversation) -> tuple[np.ndarray, tuple[ReferenceTurn, ...]]:
+    clips, starts, total = _layout(conversation)
     mix = np.zeros(total, dtype=np.float32)
     for start, clip in zip(starts, clips, strict=True):
         mix[start:start + len(clip)] += clip
