@@ -30,9 +30,9 @@ def serve(
     max_queue: Annotated[int, typer.Option(help="Requests waiting or running at once (429 beyond).")] = 8,
     max_queued_audio: Annotated[float, typer.Option(help="Seconds of audio waiting or running at once (429 "
                                                     "beyond).")] = 8 * 3600.0,
-    batch_window_ms: Annotated[float, typer.Option(help="Gather concurrent requests this long into one batch "
-                                                   "(0: no batching).")] = 20.0,
-    max_batch: Annotated[int, typer.Option(help="Most requests in one batch.")] = 8,
+    batch_window_ms: Annotated[float, typer.Option(min=0, help="Gather concurrent requests this long into one "
+                                                   "batch (0: no batching).")] = 20.0,
+    max_batch: Annotated[int, typer.Option(min=1, help="Most requests in one batch.")] = 8,
     allow_env: Annotated[bool, typer.Option("--allow-env", help="Let ${oc.env:VAR} read the environment.")] = False,
     cache: Annotated[Path | None, typer.Option("--cache", help="Keep node outputs in this stage cache directory "
                                                 "(off by default: uploads are other people's audio).")] = None,

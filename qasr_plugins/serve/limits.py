@@ -38,6 +38,10 @@ class Limits:
     batch_window: float = 0.02
     max_batch: int = 8
 
+    def __post_init__(self) -> None:
+        if self.batch_window < 0 or self.max_batch < 1 or self.max_queue < 1:
+            raise ValueError("batch_window must be >= 0, and max_batch and max_queue >= 1")
+
 
 class BodyLimit:
     """ASGI middleware: a request body larger than ``limit`` bytes gets a 413 with an OpenAI error body.

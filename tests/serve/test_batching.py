@@ -190,3 +190,9 @@ def test_logprobs_need_a_stage_that_records_them(pipeline: Pipeline) -> None:
         wrong_format = _post(base, "a.wav", _wav(1.0), response_format="text", **{"include[]": "logprobs"})
     assert refused.status_code == 400 and refused.json()["error"]["param"] == "include[]"
     assert wrong_format.status_code == 400 and wrong_format.json()["error"]["param"] == "include[]"
+
+
+@pytest.mark.parametrize("limits", [{"max_batch": 0}, {"batch_window": -0.1}, {"max_queue": 0}])
+def test_limits_that_could_serve_nothing_are_refused(limits: dict) -> None:
+    with pytest.raises(ValueError, match="max_batch"):
+        Limits(**limits)
