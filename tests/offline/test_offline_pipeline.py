@@ -51,7 +51,7 @@ def offline() -> Pipeline:
     return Pipeline.from_config("offline", formats=["json"])
 
 
-@pytest.mark.parametrize("name,measured_der,measured_wer", [("two_speakers", 0.039, 0.093),
+@pytest.mark.parametrize("name,measured_der,measured_wer", [("two_speakers", 0.039, 0.227),
                                                            ("three_speakers", 0.021, 0.056)])
 def test_scores_on_clean_synthetic_conversations(name, measured_der, measured_wer, offline, synth_dir) -> None:
     rendered = synthesize(CONVERSATIONS[name], synth_dir)
