@@ -175,7 +175,7 @@ _TABLE: tuple[ErrorCode, ...] = (
     ErrorCode("C108", _C, "a requirement is unmet (e.g. an aligner needs a language and nothing upstream provides "
               "one; a format needs word timestamps)", "the message says which stage or setting to add"),
     ErrorCode("C109", _C, "unknown input port for that kind", "see the kind's ports in `docs/plugins.md`"),
-    ErrorCode("C110", _C, "unknown stage kind on a node", "vad, diarization, asr, align, attribution"),
+    ErrorCode("C110", _C, "unknown stage kind on a node", "vad, diarization, identification, asr, align, attribution"),
     ErrorCode("C111", _C, "unknown output format", "`qasr plugins writer`"),
     ErrorCode("C112", _C, "malformed override or setting (`qasr run`, `qasr align`, `qasr export-nemo`)",
               "`key.path=value`, `group/option=preset`, `+key=value`, `~key`"),
@@ -196,6 +196,15 @@ _TABLE: tuple[ErrorCode, ...] = (
     ErrorCode("C150", _C, "an aligner is set to fall back to itself", "name a different align stage as `fallback`"),
     ErrorCode("C151", _C, "`qasr export-nemo`: the output is not a `.nemo` path, or exists",
               "name a `.nemo` file; `--overwrite` to replace"),
+    ErrorCode("C160", _C, "a known speaker's reference clip is missing or not readable audio (the setting and file "
+              "named)", "fix the path; clips are WAV, FLAC or OGG files, or audio passed from Python"),
+    ErrorCode("C161", _C, "a known speaker's reference clip is shorter than 2 s or longer than 30 s",
+              "cut a clip of 2-30 s of that speaker alone; give several clips for more material"),
+    ErrorCode("C162", _C, "a known speaker's name is empty, or two names are the same but for case or spaces",
+              "give each enrolled speaker one name, with all their clips under it"),
+    ErrorCode("C163", _C, "`known_speakers` given but the graph has no diarization node to name, or several, or "
+              "its node name is taken", "add a diarization stage, or wire a `known_speakers` identification "
+              "node yourself"),
     ErrorCode("P200", _P, "any other plugin error", "`qasr plugins --check`", base=True),
     ErrorCode("P201", _P, "a plugin failed to import (distribution and version named); other stages are unaffected",
               "reinstall/fix that plugin"),
@@ -204,7 +213,7 @@ _TABLE: tuple[ErrorCode, ...] = (
               "reported as `C101` (stages) or `C111` (writers)", "`qasr plugins <kind>`"),
     ErrorCode("P204", _P, "an entry point does not point at a stage class of its kind",
               "fix the plugin's entry point"),
-    ErrorCode("P205", _P, "unknown stage kind", "vad, diarization, asr, align, attribution, writer"),
+    ErrorCode("P205", _P, "unknown stage kind", "vad, diarization, identification, asr, align, attribution, writer"),
     ErrorCode("P206", _P, "two distributions ship a preset or pipeline of the same name (both named)",
               "uninstall one, or put the one you want in a directory on `QASR_CONFIG_PATH` (searched first)"),
     ErrorCode("P207", _P, "a `qasr.configs` entry point names no package directory",

@@ -77,6 +77,14 @@ class DiarizationInput:
 
 
 @dataclass(frozen=True)
+class IdentificationInput:
+    """A diarization to name: its speakers' turns in ``audio`` are compared with what the stage knows."""
+
+    audio: Audio
+    diarization: Diarization
+
+
+@dataclass(frozen=True)
 class AsrInput:
     """``speech`` regions or ``diarization`` turns, when wired, say which parts of the audio to transcribe."""
 
@@ -196,6 +204,16 @@ class DiarizationStage(Stage[DiarizationInput, Diarization]):
     Output = Diarization
 
 
+class IdentificationStage(Stage[IdentificationInput, Diarization]):
+    """Names diarized speakers: :class:`IdentificationInput` → the same :class:`Diarization` with labels renamed
+    where a speaker is recognised (e.g. from enrolled reference clips); the others keep theirs."""
+
+    kind = "identification"
+    Input = IdentificationInput
+    Output = Diarization
+    passthrough = "diarization"
+
+
 class AsrStage(Stage[AsrInput, Transcript]):
     """Recognises speech (and possibly the language): :class:`AsrInput` → :class:`Transcript`."""
 
@@ -278,7 +296,8 @@ class Kind:
         base: The base class every stage of this kind subclasses; its ``kind`` is the kind's name, its ``Input`` and
             ``Output`` the kind's types.
         document_part: What this kind's output fills in the result document (``speech``, ``diarization``,
-            ``transcript``); ``None`` for writers, which render the document.
+            ``transcript``); ``None`` for writers, which render the document. Two kinds may fill one part (an
+            identification node renames a diarization node's speakers): the document takes the end of the chain.
     """
 
     base: type[Stage[Any, Any] | Writer]
@@ -325,6 +344,7 @@ GROUP_PREFIX = "qasr."
 KINDS: Mapping[str, Kind] = {kind.name: kind for kind in (
     Kind(VadStage, "speech"),
     Kind(DiarizationStage, "diarization"),
+    Kind(IdentificationStage, "diarization"),
     Kind(AsrStage, "transcript"),
     Kind(AlignStage, "transcript"),
     Kind(AttributionStage, "transcript"),
