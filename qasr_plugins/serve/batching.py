@@ -1,9 +1,10 @@
 """Batching across clients: concurrent requests for the same pipeline variant share one ``Executor.process`` call.
 
 A request's decoded audio joins the open group of its variant (the served pipeline with the request's settings);
-the group is dispatched when its gathering window ends or it holds ``max_batch`` requests, and groups run one at a
-time on a single worker thread (models are loaded once and not shared between threads), so the ASR stage and the
-aligner decode the pieces of several requests in one batch. The executor isolates a failing recording, so one bad
+the group is ready when its gathering window ends or it holds ``max_batch`` requests, and ready groups run one at a
+time, in order, on a single worker thread (models are loaded once and not shared between threads), so the ASR stage
+and the aligner decode the pieces of several requests in one batch. A ready group keeps taking requests of its
+variant until it starts or is full, so under load batches grow while the worker is busy. The executor isolates a failing recording, so one bad
 upload fails only its own request.
 """
 
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from collections import deque
 from collections.abc import Hashable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -39,7 +41,7 @@ class _Job:
     given_up: threading.Event = field(default_factory=threading.Event)
 
 
-@dataclass
+@dataclass(eq=False)
 class _Group:
     """The requests gathering for one variant, and the timer that dispatches them."""
 
@@ -95,7 +97,9 @@ class Batcher:
     def __init__(self, window: float, max_batch: int, max_requests: int, max_seconds: float) -> None:
         self.window, self.max_batch = window, max_batch
         self.max_requests, self.max_seconds = max_requests, max_seconds
-        self._groups: dict[Hashable, _Group] = {}
+        self._groups: dict[Hashable, _Group] = {}  # per variant, the group still taking requests
+        self._ready: deque[_Group] = deque()
+        self._running: asyncio.Future[Any] | None = None
         self._pending = 0
         self._seconds = 0.0
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="qasr-serve")
@@ -133,10 +137,13 @@ class Batcher:
         if group is None:
             group = self._groups[key] = _Group(executor)
             if self.window > 0:
-                group.timer = loop.call_later(self.window, self._dispatch, key)
+                group.timer = loop.call_later(self.window, self._ready_up, key)
         group.jobs.append(job)
+        if len(group.jobs) >= self.max_batch:
+            del self._groups[key]
         if self.window <= 0 or len(group.jobs) >= self.max_batch:
-            self._dispatch(key)
+            self._make_ready(group)
+        self._start_next()
         try:
             return await asyncio.wait_for(asyncio.shield(job.future), timeout)
         except (asyncio.TimeoutError, asyncio.CancelledError):
@@ -148,19 +155,44 @@ class Batcher:
         self._pending -= 1
         self._seconds = max(0.0, self._seconds - duration)
 
-    def _dispatch(self, key: Hashable) -> None:
-        group = self._groups.pop(key, None)
-        if group is None:
-            return
+    def _ready_up(self, key: Hashable) -> None:
+        """The gathering window of ``key``'s open group has ended."""
+        if (group := self._groups.get(key)) is not None:
+            self._make_ready(group)
+            self._start_next()
+
+    def _make_ready(self, group: _Group) -> None:
         if group.timer is not None:
             group.timer.cancel()
-        work = asyncio.get_running_loop().run_in_executor(self._pool, _run, group.executor, group.jobs)
-        work.add_done_callback(lambda done: _settle(group.jobs, done))
+            group.timer = None
+        if group not in self._ready:
+            self._ready.append(group)
+
+    def _start_next(self) -> None:
+        """Start the first ready group on the worker when no batch is running."""
+        if self._running is not None or not self._ready:
+            return
+        group = self._ready.popleft()
+        for key, open_group in list(self._groups.items()):
+            if open_group is group:
+                del self._groups[key]
+        self._running = work = asyncio.get_running_loop().run_in_executor(self._pool, _run, group.executor,
+                                                                          group.jobs)
+        work.add_done_callback(lambda done: self._finished(group, done))
+
+    def _finished(self, group: _Group, done: asyncio.Future[list[Outcome | None]]) -> None:
+        self._running = None
+        _settle(group.jobs, done)
+        self._start_next()
 
     async def close(self) -> None:
-        """Dispatch the gathering groups, let every batch finish, then stop the worker."""
-        for key in list(self._groups):
-            self._dispatch(key)
+        """Start the gathering groups, let every batch finish, then stop the worker."""
+        for group in list(self._groups.values()):
+            self._make_ready(group)
+        self._start_next()
+        while self._running is not None:
+            await asyncio.wait({self._running})
+            await asyncio.sleep(0)  # let the done callback start the next batch
         await asyncio.get_running_loop().run_in_executor(None, self._pool.shutdown, True)
 
 

@@ -96,6 +96,19 @@ def test_concurrent_requests_share_one_process_call(pipeline: Pipeline, upload_t
     assert leftovers(upload_tmp) == []
 
 
+def test_requests_arriving_while_a_batch_runs_gather_into_the_next(pipeline: Pipeline) -> None:
+    RecordingAsr.gate.clear()
+    limits = Limits(batch_window=0.05, max_batch=8)
+    with running(create_app({"fake": pipeline}, limits=limits)) as base, ThreadPoolExecutor(3) as pool:
+        first = pool.submit(_post, base, "first.wav", _wav(1.0))
+        _wait_for(lambda: RecordingAsr.batches)
+        later = [pool.submit(_post, base, f"{n}.wav", _wav(1.0)) for n in ("second", "third")]
+        time.sleep(2.0)  # both wait past their window while the first batch holds the worker
+        RecordingAsr.gate.set()
+        assert [f.result().status_code for f in (first, *later)] == [200, 200, 200]
+    assert [sorted(batch) for batch in RecordingAsr.batches] == [["first"], ["second", "third"]]
+
+
 def test_without_a_window_each_request_runs_alone(pipeline: Pipeline) -> None:
     with running(create_app({"fake": pipeline}, limits=Limits(batch_window=0.0))) as base:
         responses = _together([lambda n=n: _post(base, f"{n}.wav", _wav(1.0)) for n in ("a", "b")])
