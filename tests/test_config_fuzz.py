@@ -38,16 +38,22 @@ COMPOSED = {name: compose(name) for name in available_pipelines()}
 PATHS = [(name, path) for name, config in COMPOSED.items() for path in paths(config)]
 
 
+def _holds(target: Any, key: Any) -> bool:
+    """Whether ``target`` (an earlier change may have made it any value) has ``key``."""
+    if isinstance(target, list):
+        return isinstance(key, int) and key < len(target)
+    return isinstance(target, dict) and key in target
+
+
 def with_value(config: dict[str, Any], path: tuple[Any, ...], value: Any) -> dict[str, Any]:
     """``config`` with ``value`` at ``path``; unchanged when an earlier change removed the path."""
     mutated = copy.deepcopy(config)
     target: Any = mutated
     for key in path[:-1]:
-        if not isinstance(target, (dict, list)) or (isinstance(target, list) and key >= len(target)) or (
-                isinstance(target, dict) and key not in target):
+        if not _holds(target, key):
             return config
         target = target[key]
-    if isinstance(target, dict) or (isinstance(target, list) and path[-1] < len(target)):
+    if isinstance(target, dict) or _holds(target, path[-1]):
         target[path[-1]] = value
     return mutated
 
