@@ -1,17 +1,25 @@
-"""Throughput and latency of ``qasr serve`` with and without batching across clients.
+"""Throughput and latency of ``qasr serve`` with and without batching across clients, and its overhead.
 
-An in-process server (uvicorn on a loopback port) serves one pipeline; ``--clients`` concurrent httpx clients send
-``--requests`` transcription requests of one recording, first with batching (``--batch-window-ms``,
-``--max-batch``), then with a window of 0 (each request alone). It prints each mode's throughput (requests/s) and
-latency percentiles (p50, p90, p99), the load average and other programs' CPU share before and after (from
-``benchmarks/machine.py``), and the batched/unbatched throughput ratio — only when the machine was idle enough
-(1-minute load average at most ``--max-load``, 1.5 by default; ``--force`` prints it anyway).
+An in-process server (uvicorn on a loopback port) serves one pipeline. The baseline is the requests processed one
+at a time (one client, no batching). Then for each ``--clients`` count (1, 4 and 16 by default), that many
+concurrent httpx clients send ``--requests`` transcription requests of one recording, with batching
+(``--batch-window-ms``, ``--max-batch``) and without (a window of 0). Each run prints throughput (requests/s), its
+ratio to the baseline, and latency percentiles (p50, p95, p99). Last, the server's own cost per request: a 0.5 s
+silent file sent one at a time to a pipeline whose only stage does nothing, p50 latency.
 
-``--pipeline fake`` serves a fast in-process stand-in (one ASR stage with a fixed cost per model call and a small
-cost per recording, like a batched GPU decode) instead of a real pipeline, to check the server's batching alone.
+The load average and other programs' CPU share before and after come from ``benchmarks/machine.py``; ratios are
+printed only when the machine was idle enough (other programs under ``--max-other`` of the CPU; ``--force``
+prints them anyway).
 
+``--pipeline``: ``offline`` (default), ``qwen3`` (the ``qwen3_asr`` pipeline on a real-size random-weight
+Qwen3-ASR-0.6B built from the released configuration; answers end by a scripted end token at
+``--tokens-per-second`` × the piece's length, as in ``bench_qwen3_asr.py``; ``--smoke`` builds tiny models), ``fake``
+(one ASR stage with a fixed cost per model call and a small cost per recording, like a batched GPU decode: the
+server's batching alone), or any pipeline name or YAML path.
+
+    python benchmarks/bench_serve.py --pipeline qwen3 --requests 16
+    python benchmarks/bench_serve.py --pipeline offline --clients 1,4 --requests 8 --json
     python benchmarks/bench_serve.py --pipeline fake --requests 16
-    python benchmarks/bench_serve.py --pipeline offline --clients 4 --requests 32 --json
 """
 
 from __future__ import annotations
@@ -35,7 +43,7 @@ from typing import Any
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from machine import OtherWork
+from machine import BUSY_SHARE, OtherWork
 
 from qasr_plugins import Pipeline
 from qasr_plugins.stage import AsrInput
@@ -50,6 +58,10 @@ stages:
 graph:
   asr: {kind: asr}
 """
+
+
+FREE = FAKE.replace("bench.asr", "bench.free_asr").replace(
+    "A fake ASR stage whose model call costs 50 ms plus 5 ms per recording.", "An ASR stage that does no work.")
 
 
 class CostlyAsr(FakeAsr):
@@ -103,87 +115,134 @@ def _server(pipeline: Pipeline, window_ms: float, max_batch: int, clients: int) 
         thread.join(timeout=120)
 
 
+def _silence(seconds: float) -> bytes:
+    import io
+
+    import numpy as np
+    import soundfile as sf
+
+    buffer = io.BytesIO()
+    sf.write(buffer, np.zeros(round(16_000 * seconds), dtype=np.float32), 16_000, format="WAV")
+    return buffer.getvalue()
+
+
+def _qwen3(workdir: Path, smoke: bool, tokens_per_second: float, batch_size: int) -> Pipeline:
+    """The ``qwen3_asr`` pipeline on a random-weight Qwen3-ASR-0.6B (tiny with ``smoke``), answers scripted."""
+    from bench_qwen3_common import script_decode
+    from bench_qwen3_pipeline import _config, build_checkpoint
+
+    size = "tiny" if smoke else "0.6b"
+    model = build_checkpoint(workdir / f"qwen3-asr-{size}-random-bfloat16", "asr",
+                             None if smoke else _config("Qwen3-ASR-0.6B.config.json"), "bfloat16")
+    os.environ.setdefault("QASR_CACHE", str(workdir / "cache"))
+    script_decode(tokens_per_second)
+    return Pipeline.from_config("qwen3_asr", [f"stages.asr.model={model}", "stages.asr.dtype=bfloat16",
+                                              f"stages.asr.batch_size={batch_size}",
+                                              "stages.asr.repetition_threshold=0"], cache=False)
+
+
 def _measure(base: str, audio: bytes, clients: int, requests: int) -> dict[str, Any]:
+    http = httpx.Client(base_url=base, timeout=600, limits=httpx.Limits(max_connections=clients + 1))
+
     def one(_: int) -> float:
         started = time.perf_counter()
-        response = httpx.post(f"{base}/v1/audio/transcriptions", data={"model": "bench"},
-                              files={"file": ("audio.wav", audio)}, timeout=600)
+        response = http.post("/v1/audio/transcriptions", data={"model": "bench"},
+                             files={"file": ("audio.wav", audio)})
         response.raise_for_status()
         return time.perf_counter() - started
 
     one(0)  # warm-up, not counted
     started = time.perf_counter()
-    with ThreadPoolExecutor(clients) as pool:
-        latencies = sorted(pool.map(one, range(requests)))
+    try:
+        with ThreadPoolExecutor(clients) as pool:
+            latencies = sorted(pool.map(one, range(requests)))
+    finally:
+        http.close()
     wall = time.perf_counter() - started
 
     def percentile(p: float) -> float:
         return round(latencies[min(len(latencies) - 1, int(p / 100 * len(latencies)))], 3)
 
-    return {"requests": requests, "wall_s": round(wall, 3), "throughput_rps": round(requests / wall, 3),
-            "latency_s": {"p50": percentile(50), "p90": percentile(90), "p99": percentile(99),
+    return {"clients": clients, "requests": requests, "wall_s": round(wall, 3),
+            "throughput_rps": round(requests / wall, 3),
+            "latency_s": {"p50": percentile(50), "p95": percentile(95), "p99": percentile(99),
                           "mean": round(statistics.fmean(latencies), 3)}}
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--pipeline", default="offline", help="A pipeline name or YAML path, or 'fake'.")
+    parser.add_argument("--pipeline", default="offline", help="offline, qwen3, fake, or a pipeline name or path.")
     parser.add_argument("--audio", type=Path, help="The recording each request sends (default: pyannote's "
                         "sample.wav; 'fake' makes 5 s of silence).")
-    parser.add_argument("--clients", type=int, default=4)
-    parser.add_argument("--requests", type=int, default=32)
+    parser.add_argument("--clients", default="1,4,16", help="Concurrent client counts, comma-separated.")
+    parser.add_argument("--requests", type=int, default=16, help="Requests per run.")
     parser.add_argument("--batch-window-ms", type=float, default=20.0)
-    parser.add_argument("--max-batch", type=int, default=8)
-    parser.add_argument("--max-load", type=float, default=1.5, help="Refuse a ratio above this 1-minute load.")
-    parser.add_argument("--force", action="store_true", help="Print the ratio on a busy machine too.")
+    parser.add_argument("--max-batch", type=int, default=16)
+    parser.add_argument("--tokens-per-second", type=float, default=3.3, help="qwen3: scripted answer length.")
+    parser.add_argument("--batch-size", type=int, default=16, help="qwen3: ASR pieces per decoding batch.")
+    parser.add_argument("--smoke", action="store_true", help="qwen3: tiny models (does it run? timings mean "
+                                                             "nothing).")
+    parser.add_argument("--workdir", type=Path, default=Path("/tmp/qasr-bench"))
+    parser.add_argument("--overhead-requests", type=int, default=50)
+    parser.add_argument("--max-other", type=float, default=BUSY_SHARE,
+                        help="Refuse ratios when other programs used more than this share of the CPU.")
+    parser.add_argument("--force", action="store_true", help="Print the ratios on a busy machine too.")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
+    counts = [int(c) for c in args.clients.split(",") if c.strip()]
 
-    with tempfile.TemporaryDirectory() as scratch, register_stage("asr", "bench.asr", CostlyAsr):
+    with tempfile.TemporaryDirectory() as scratch, register_stage("asr", "bench.asr", CostlyAsr), \
+            register_stage("asr", "bench.free_asr", FakeAsr):
+        def inline(name: str, text: str) -> Pipeline:
+            config = Path(scratch) / f"{name}.yaml"
+            config.write_text(text, encoding="utf-8")
+            return Pipeline.from_config(str(config), cache=False)
+
         if args.pipeline == "fake":
-            config = Path(scratch) / "fake.yaml"
-            config.write_text(FAKE, encoding="utf-8")
-            pipeline = Pipeline.from_config(str(config))
+            pipeline = inline("fake", FAKE)
+        elif args.pipeline == "qwen3":
+            pipeline = _qwen3(args.workdir, args.smoke, args.tokens_per_second, args.batch_size)
         else:
-            pipeline = Pipeline.from_config(args.pipeline)
-        if args.audio is not None:
-            audio = args.audio.read_bytes()
-        elif args.pipeline == "fake":
-            import io
-
-            import numpy as np
-            import soundfile as sf
-
-            buffer = io.BytesIO()
-            sf.write(buffer, np.zeros(16_000 * 5, dtype=np.float32), 16_000, format="WAV")
-            audio = buffer.getvalue()
-        else:
-            audio = _sample_wav().read_bytes()
-        results: dict[str, Any] = {"pipeline": args.pipeline, "clients": args.clients}
+            pipeline = Pipeline.from_config(args.pipeline, cache=False)
+        pipeline.load()
+        audio = (args.audio.read_bytes() if args.audio is not None else
+                 _silence(5.0) if args.pipeline == "fake" else _sample_wav().read_bytes())
+        results: dict[str, Any] = {"pipeline": args.pipeline, "smoke": args.smoke, "runs": []}
         with OtherWork() as other:
-            for mode, window in (("batched", args.batch_window_ms), ("unbatched", 0.0)):
-                with _server(pipeline, window, args.max_batch, args.clients) as base:
-                    results[mode] = _measure(base, audio, args.clients, args.requests)
+            with _server(pipeline, 0.0, 1, 1) as base:
+                results["sequential"] = _measure(base, audio, 1, args.requests)
+            for clients in counts:
+                for mode, window in (("batched", args.batch_window_ms), ("unbatched", 0.0)):
+                    with _server(pipeline, window, args.max_batch, clients) as base:
+                        results["runs"].append({"mode": mode, **_measure(base, audio, clients, args.requests)})
+            with _server(inline("free", FREE), 0.0, 1, 1) as base:
+                overhead = _measure(base, _silence(0.5), 1, args.overhead_requests)
+        results["overhead_ms"] = round(1000 * overhead["latency_s"]["p50"], 1)
     results["load_average"] = {"before": other.load_average[0], "after": other.load_average[1]}
     results["other_cpu_share"] = round(other.share, 3)
-    busy = max(other.load_average) > args.max_load
-    if busy and not args.force:
-        results["ratio"] = None
-        results["note"] = (f"1-minute load average reached {max(other.load_average):g} (> {args.max_load:g}): the "
-                           "machine is busy, so no throughput ratio is printed (--force prints it).")
-    else:
-        results["ratio"] = round(results["batched"]["throughput_rps"] / results["unbatched"]["throughput_rps"], 3)
+    quiet = other.share <= args.max_other or args.force
+    sequential = results["sequential"]["throughput_rps"]
+    for run in results["runs"]:
+        run["ratio"] = round(run["throughput_rps"] / sequential, 3) if quiet else None
+    if not quiet:
+        results["note"] = (f"other programs used {other.share:.0%} of the CPU (> {args.max_other:.0%}): no ratio "
+                           "is printed (--force prints them).")
     if args.json:
         print(json.dumps(results, indent=2))
         return 0
-    print(f"pipeline {args.pipeline}, {args.clients} clients, {args.requests} requests per mode, "
+    print(f"pipeline {args.pipeline}{' (smoke)' if args.smoke else ''}, {args.requests} requests per run, "
           f"load average {results['load_average']['before']} -> {results['load_average']['after']}, "
           f"other programs' CPU share {results['other_cpu_share']:.0%}")
-    for mode in ("batched", "unbatched"):
-        r = results[mode]
-        print(f"{mode:>9}: {r['throughput_rps']:.2f} req/s; latency p50 {r['latency_s']['p50']} s, "
-              f"p90 {r['latency_s']['p90']} s, p99 {r['latency_s']['p99']} s")
-    print(results.get("note") or f"batched / unbatched throughput: {results['ratio']:.2f}x")
+    table = [("one at a time", results["sequential"], None)] + [
+        (f"{run['clients']:>2} clients, {run['mode']}", run, run["ratio"]) for run in results["runs"]]
+    for label, run, ratio in table:
+        latency = run["latency_s"]
+        shown = "baseline" if label == "one at a time" else "-" if ratio is None else f"{ratio:.2f}x"
+        print(f"{label:>22}: {run['throughput_rps']:7.3f} req/s ({shown:>8}); latency p50 {latency['p50']} s, "
+              f"p95 {latency['p95']} s, p99 {latency['p99']} s")
+    print(f"server overhead per request (0.5 s file, a stage that does nothing): p50 {results['overhead_ms']} ms")
+    if results.get("note"):
+        print(results["note"])
     return 0
 
 

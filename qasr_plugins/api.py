@@ -18,6 +18,7 @@ on it, and reuses the rest.
 from __future__ import annotations
 
 import json
+import numbers
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -50,10 +51,12 @@ class Pipeline:
     """
 
     def __init__(self, spec: PipelineSpec, source: PipelineSource | None = None, overrides: Sequence[str] = (),
-                 formats: Sequence[str] | None = None, *, allow_env: bool = False, cache: CacheChoice = True) -> None:
+                 formats: Sequence[str] | None = None, *, allow_env: bool = False, cache: CacheChoice = True,
+                 known_speakers: Mapping[str, list[str]] | None = None) -> None:
         self.spec = spec
         self.source: PipelineSource = dict(spec.config) if source is None else source
         self.overrides: tuple[str, ...] = tuple(overrides)
+        self.known_speakers = None if known_speakers is None else dict(known_speakers)
         self.cache = open_cache(cache)
         self._formats = None if formats is None else tuple(formats)
         self._allow_env = allow_env
@@ -64,7 +67,7 @@ class Pipeline:
     @classmethod
     def from_config(cls, pipeline: PipelineSource = "vad", overrides: Sequence[str] = (),
                     formats: Sequence[str] | None = None, *, allow_env: bool = False,
-                    cache: CacheChoice = True) -> Pipeline:
+                    cache: CacheChoice = True, known_speakers: Mapping[str, Any] | None = None) -> Pipeline:
         """Compose and validate ``pipeline`` with dotlist ``overrides``.
 
         Args:
@@ -76,20 +79,36 @@ class Pipeline:
             allow_env: Let ``${oc.env:VAR}`` read the environment (values so filled are never shown).
             cache: The stage cache: ``True`` (default) the user's (``$QASR_STAGE_CACHE``, else
                 ``~/.cache/qasr/stages``), a directory, a :class:`~qasr_plugins.cache.StageCache`, or ``False``.
+            known_speakers: Name → reference clip(s) of that speaker alone (2-30 s each: paths, or in-memory
+                audio as :class:`~qasr_plugins.types.Audio`, ``(array, rate)`` or a pyannote dict); the diarized
+                speakers whose voices match are called by these names (the config's ``known_speakers`` section,
+                see ``docs/speakers.md``).
 
         Raises:
             ConfigError: The coded composition or validation error (several at once as ``ConfigErrors``).
         """
         source = _plain(pipeline)
-        spec = load_pipeline(source, overrides, formats, allow_env=allow_env)
-        return cls(spec, source, overrides, formats, allow_env=allow_env, cache=cache)
+        speakers = None if known_speakers is None else _reference_paths(known_speakers)
+        spec = load_pipeline(source, overrides, formats, allow_env=allow_env, known_speakers=speakers)
+        return cls(spec, source, overrides, formats, allow_env=allow_env, cache=cache, known_speakers=speakers)
 
-    def _derived(self, overrides: Sequence[str]) -> Pipeline:
-        """This pipeline's source with ``overrides``, sharing its cache and its recent recordings."""
+    def _derived(self, overrides: Sequence[str], known_speakers: Mapping[str, Any] | None) -> Pipeline:
+        """This pipeline's source with ``overrides`` and ``known_speakers``, sharing its cache and its recent
+        recordings."""
         pipeline = Pipeline.from_config(self.source, overrides, self._formats, allow_env=self._allow_env,
-                                        cache=self.cache or False)
+                                        cache=self.cache or False, known_speakers=known_speakers)
         pipeline._recent = self._recent
         return pipeline
+
+    def with_known_speakers(self, known_speakers: Mapping[str, Any]) -> Pipeline:
+        """A new validated pipeline whose diarized speakers are named after ``known_speakers`` (name → clip or
+        clips, as in :meth:`from_config`) instead of those given to this one in Python; the config's own
+        ``known_speakers`` section, if any, still counts.
+
+        Raises:
+            ConfigError: ``C163`` when the graph has no one diarization node to name; ``C160``-``C162`` for the clips.
+        """
+        return self._derived(self.overrides, known_speakers)
 
     def with_overrides(self, overrides: Sequence[str]) -> Pipeline:
         """A new validated pipeline: this one's source and overrides, then ``overrides``.
@@ -99,7 +118,7 @@ class Pipeline:
         """
         if isinstance(overrides, str):
             overrides = [overrides]
-        return self._derived([*self.overrides, *overrides])
+        return self._derived([*self.overrides, *overrides], self.known_speakers)
 
     def replace(self, node: str, stage: str, **settings: Any) -> Pipeline:
         """A new validated pipeline whose node ``node`` has new settings: ``stage`` names a preset of the node's
@@ -119,7 +138,8 @@ class Pipeline:
         group = f"stages/{found.kind}" + ("" if key == f"stages.{found.kind}" else f"@{key}")
         swap = f"{group}={stage}" if stage in available_presets(found.kind) else f"{key}=@{stage}"
         kept = [o for o in self.overrides if not _targets(o, key, group)]
-        return self._derived([*kept, swap, *(f"{key}.{name}={_override_value(v)}" for name, v in settings.items())])
+        return self._derived([*kept, swap, *(f"{key}.{name}={_override_value(v)}" for name, v in settings.items())],
+                             self.known_speakers)
 
     @property
     def executor(self) -> Executor:
@@ -203,6 +223,20 @@ def _plain(pipeline: PipelineSource) -> PipelineSource:
         assert isinstance(data, dict)
         return data
     return pipeline
+
+
+def _reference_paths(known_speakers: Mapping[str, Any]) -> dict[str, list[str]]:
+    """Each name's clips as paths; in-memory clips are written once to qasr's cache (``speakers/<hash>.wav``)."""
+    from qasr_plugins.audio import clip_file
+    from qasr_plugins.cachedir import cache_root
+
+    def clips(value: Any) -> list[Any]:
+        pair = isinstance(value, tuple) and len(value) == 2 and isinstance(value[1], numbers.Integral)
+        single = pair or isinstance(value, (str, os.PathLike, Mapping)) or not isinstance(value, Sequence)
+        return [value] if single else list(value)
+
+    return {str(name): [clip_file(clip, cache_root() / "speakers") for clip in clips(value)]
+            for name, value in known_speakers.items()}
 
 
 def _targets(override: str, key: str, group: str) -> bool:

@@ -7,6 +7,7 @@ Channels are averaged; resampling uses ``soxr`` (VHQ).
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 from collections.abc import Mapping
@@ -199,3 +200,26 @@ def to_audio(source: Any, *, uri: str | None = None) -> Audio:
         return from_array(source[0], source[1], uri=uri or "array")
     raise InputError(f"unsupported audio input of type {type(source).__name__}.", where=uri or "<input>",
                      code="I304", hint="Pass a path, an Audio, (array, sample_rate) or a pyannote-style dict.")
+
+
+def clip_file(clip: Any, directory: str | os.PathLike[str]) -> str:
+    """A clip (e.g. a known speaker's reference) as a path a setting can name: a path as it is; in-memory audio (an
+    :class:`~qasr_plugins.types.Audio`, ``(array, rate)`` or a pyannote dict) written to ``directory`` as a 16 kHz
+    WAV named by its samples' hash, so the same clip is the same file (and the same stage-cache key)."""
+    if isinstance(clip, (str, os.PathLike)):
+        return os.fspath(clip)
+    import hashlib
+    import io
+
+    import soundfile as sf
+
+    from qasr_plugins.atomic import write_atomic
+
+    samples = np.ascontiguousarray(to_audio(clip, uri="reference clip").waveform, dtype=np.float32)
+    path = Path(directory) / f"{hashlib.sha256(samples.tobytes()).hexdigest()[:32]}.wav"
+    if not path.is_file():
+        buffer = io.BytesIO()
+        sf.write(buffer, samples, SAMPLE_RATE, format="WAV", subtype="FLOAT")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_atomic(path, buffer.getvalue())
+    return str(path)

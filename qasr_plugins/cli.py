@@ -110,12 +110,16 @@ def validate(
     format: Annotated[list[str] | None, typer.Option("--format", "-f", help="Output formats (comma list).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the composed config as JSON.")] = False,
     allow_env: Annotated[bool, typer.Option("--allow-env", help=ALLOW_ENV_HELP)] = False,
+    known_speaker: Annotated[list[str] | None, typer.Option(
+        "--known-speaker", help="NAME=CLIP: call the diarized speaker whose voice matches CLIP (2-30 s of that "
+                                "speaker alone) NAME; repeat for more clips and names.")] = None,
 ) -> None:
     """Compose and validate a pipeline without loading any model; print the resolved graph or the errors, and warn
     of stages whose libraries are not installed."""
     from qasr_plugins.graph import load_pipeline
 
-    spec = load_pipeline(pipeline, overrides or [], _formats(format), allow_env=allow_env)
+    spec = load_pipeline(pipeline, overrides or [], _formats(format), allow_env=allow_env,
+                         known_speakers=_known_speakers(known_speaker))
     typer.echo(json.dumps(spec.public_config(), indent=2, default=str) if as_json else spec.describe())
     for missing in spec.missing_libraries():
         typer.echo(f"warning: {missing.render()}", err=True)
@@ -148,6 +152,9 @@ def run(
                                                 "$QASR_STAGE_CACHE, else ~/.cache/qasr/stages).")] = None,
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Compute every node; read and store nothing in "
                                                               "the stage cache.")] = False,
+    known_speaker: Annotated[list[str] | None, typer.Option(
+        "--known-speaker", help="NAME=CLIP: call the diarized speaker whose voice matches CLIP (2-30 s of that "
+                                "speaker alone) NAME; repeat for more clips and names.")] = None,
 ) -> None:
     """Run a pipeline over inputs, writing DIR/<uri>.<ext> per format. Exit 1 if any input failed, 2 if nothing
     could run, 130/143 when SIGINT/SIGTERM stopped it (the summary says interrupted). Node outputs are kept in
@@ -166,12 +173,13 @@ def run(
         raise ConfigError("--cache and --no-cache exclude each other.", where="--no-cache", code="C112",
                          hint="Pass one of them.")
     chosen = False if no_cache else (cache or True)
-    pipe = Pipeline.from_config(pipeline, overrides, _formats(format), allow_env=allow_env, cache=chosen)
+    speakers = _known_speakers(known_speaker)
+    pipe = Pipeline.from_config(pipeline, overrides, _formats(format), allow_env=allow_env, cache=chosen,
+                                known_speakers=speakers)
     if trust_checkpoints:
         from qasr_plugins.trust import trust_overrides
 
-        pipe = Pipeline.from_config(pipeline, [*overrides, *trust_overrides(pipe.spec)], _formats(format),
-                                    allow_env=allow_env, cache=chosen)
+        pipe = pipe.with_overrides(trust_overrides(pipe.spec))
     items = collect_inputs(inputs, spec=pipe.spec, keep_going=True)  # an unusable input fails alone
     try:
         if use_ray:
@@ -189,6 +197,22 @@ def run(
     typer.echo(f"{summary.line()} → {output_dir}/ (summary: {output_dir / SUMMARY_FILE})")
     if summary.failed:
         raise typer.Exit(EXIT_FAILED_FILES)
+
+
+def _known_speakers(options: list[str] | None) -> dict[str, list[str]] | None:
+    """``--known-speaker NAME=CLIP`` options → name → clips (``None`` without options).
+
+    Raises:
+        ConfigError: ``C112`` for an option without ``NAME=``.
+    """
+    found: dict[str, list[str]] = {}
+    for option in options or ():
+        name, separator, clip = option.partition("=")
+        if not separator or not name.strip() or not clip:
+            raise ConfigError(f"{option!r} is not NAME=CLIP.", where="--known-speaker", code="C112",
+                              hint="e.g. --known-speaker Alice=clips/alice.wav (repeat for more).")
+        found.setdefault(name.strip(), []).append(clip)
+    return found or None
 
 
 app.command(name="align")(align)

@@ -202,6 +202,9 @@ _TABLE: tuple[ErrorCode, ...] = (
               "cut a clip of 2-30 s of that speaker alone; give several clips for more material"),
     ErrorCode("C162", _C, "a known speaker's name is empty, or two names are the same but for case or spaces",
               "give each enrolled speaker one name, with all their clips under it"),
+    ErrorCode("C163", _C, "`known_speakers` given but the graph has no diarization node to name, or several, or "
+              "its node name is taken", "add a diarization stage, or wire a `known_speakers` identification "
+              "node yourself"),
     ErrorCode("P200", _P, "any other plugin error", "`qasr plugins --check`", base=True),
     ErrorCode("P201", _P, "a plugin failed to import (distribution and version named); other stages are unaffected",
               "reinstall/fix that plugin"),

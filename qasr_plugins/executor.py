@@ -75,6 +75,15 @@ class Executor:
                                                     node.entry.version, self.stages[node.name])
         return self._identities[slot]
 
+    def adopt(self, other: Executor) -> None:
+        """Take ``other``'s stages, loaded or not, for the nodes both graphs have with the same stage and settings,
+        so that a pipeline derived from another shares its models instead of loading them again."""
+        theirs = {node.name: node for node in other.spec.nodes}
+        for node in self.spec.nodes:
+            same = theirs.get(node.name)
+            if same is not None and (same.stage_name, same.config.digest()) == (node.stage_name, node.config.digest()):
+                self.stages[node.name] = other.stages[node.name]
+
     def close(self) -> None:
         for stage in self.stages.values():
             stage.close()
@@ -244,13 +253,18 @@ class Executor:
                            settings=self.spec.public_settings(node.settings_path, node.config), cache=cache)
 
     def _document(self, audio: Audio, values: dict[str, Any], records: list[StageRecord]) -> ResultDocument:
-        def first(kind: str) -> Any:
-            return next((values[n.name] for n in self.spec.nodes if n.kind == kind and n.name in values), None)
+        def part(name: str) -> Any:
+            """The first computed node filling this document part that no other such node reads: the end of a
+            chain (an identification node's diarization, not the unnamed one it renamed)."""
+            producers = [n for n in self.spec.nodes if KINDS[n.kind].document_part == name and n.name in values]
+            read = {upstream for n in producers for upstream in n.inputs.values()}
+            ends = [n for n in producers if n.name not in read] or producers
+            return values[ends[0].name] if ends else None
 
         transcript = values.get(self.spec.transcript_node) if self.spec.transcript_node else None
         return ResultDocument(uri=audio.uri, audio=AudioInfo(audio.path, audio.duration, audio.sample_rate,
                                                              audio.offset, audio.warnings),
-                              speech=first("vad"), diarization=first("diarization"), transcript=transcript,
+                              speech=part("speech"), diarization=part("diarization"), transcript=transcript,
                               provenance=tuple(records), pipeline=self.spec.name, qasr_version=self._qasr_version)
 
     def bind(self, output_dir: Path) -> None:

@@ -25,8 +25,8 @@ from qasr_plugins.errors import (
     QasrError,
     StageError,
 )
-from qasr_plugins.graph import build_config, validate
 from qasr_plugins.executor import Executor
+from qasr_plugins.graph import build_config, validate
 from qasr_plugins.stage import StageConfig
 from qasr_plugins.testing import fakes
 from qasr_plugins.types import Audio

@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 
 from qasr_plugins.errors import ConfigErrors, InputError
-from qasr_plugins.graph import load_pipeline
 from qasr_plugins.executor import Executor
+from qasr_plugins.graph import load_pipeline
 from qasr_plugins.testing.dummies import dummy_audio
 from qasr_plugins.types import Span, Transcript, TranscriptSegment, Word
 

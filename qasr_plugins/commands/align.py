@@ -54,8 +54,8 @@ def run_alignment(audio_path: Path, text: str, output_dir: Path, *, aligner: str
     from qasr_plugins.alignment.transcripts import read_transcript
     from qasr_plugins.audio import load_audio
     from qasr_plugins.errors import ConfigError, did_you_mean
-    from qasr_plugins.graph import available_presets, load_pipeline
     from qasr_plugins.executor import Executor
+    from qasr_plugins.graph import available_presets, load_pipeline
     from qasr_plugins.runner import write_document
 
     presets = available_presets("align")

@@ -16,10 +16,11 @@ Stage presets name a registered stage (``name: silero.vad``) and the settings wh
 defaults. Components are only ever built from registered names; nothing in a config can import a dotted path.
 
 A ``given`` section names values supplied with each input instead of computed (``given: {text: {part:
-transcript, provides: [language]}}``); nodes wire them by name, and the runner takes them per input.
+transcript, provides: [language]}}``); nodes wire them by name, and the runner takes them per input. A
+``known_speakers`` section (names → reference clips) names the diarized speakers (:mod:`.speakers`).
 
 Modules: :mod:`.compose` (names, paths, preset directories, Hydra), :mod:`.sections` (the config's sections),
-:mod:`.validate` (resolve → wire → order → capabilities), :mod:`.outputs` (transcript node, writers) and
+:mod:`.speakers` (the ``known_speakers`` section), :mod:`.validate` (resolve → wire → order → capabilities), :mod:`.outputs` (transcript node, writers) and
 :mod:`.specs` (the frozen results).
 """
 
@@ -31,6 +32,7 @@ from typing import Any
 
 from qasr_plugins.graph.catalog import USER_CONFIG_PATH_ENV, packaged_configs_dir, packaged_pipelines_dir
 from qasr_plugins.graph.compose import available_pipelines, available_presets, compose, resolve_pipeline, search_dirs
+from qasr_plugins.graph.speakers import SECTION
 from qasr_plugins.graph.specs import GivenSpec, NodeSpec, PipelineSpec, ResolvedNode, WriterSpec
 from qasr_plugins.graph.validate import validate
 from qasr_plugins.settings import build_config
@@ -38,7 +40,8 @@ from qasr_plugins.stage import KINDS
 
 
 def load_pipeline(pipeline: str | os.PathLike[str] | Mapping[str, Any], overrides: Sequence[str] = (),
-                  formats: Sequence[str] | None = None, *, allow_env: bool = False) -> PipelineSpec:
+                  formats: Sequence[str] | None = None, *, allow_env: bool = False,
+                  known_speakers: Mapping[str, Sequence[str]] | None = None) -> PipelineSpec:
     """Compose and validate in one step.
 
     Args:
@@ -46,6 +49,8 @@ def load_pipeline(pipeline: str | os.PathLike[str] | Mapping[str, Any], override
         overrides: Dotlist overrides (see :func:`compose`).
         formats: Replaces ``outputs.formats`` when given.
         allow_env: Let ``${oc.env:VAR}`` read the environment (off by default; values so filled are never shown).
+        known_speakers: Names → reference clip paths, added to the config's ``known_speakers`` section
+            (:mod:`.speakers`).
 
     Raises:
         ConfigError: the composition error, or :class:`~qasr_plugins.errors.ConfigErrors` with every problem found.
@@ -56,6 +61,10 @@ def load_pipeline(pipeline: str | os.PathLike[str] | Mapping[str, Any], override
     if formats is not None:
         outputs = config.get("outputs")
         config["outputs"] = {**(outputs if isinstance(outputs, Mapping) else {}), "formats": list(formats)}
+    if known_speakers is not None:  # even empty: the node is added, naming nobody until given references
+        section = config.get(SECTION)
+        config[SECTION] = {**(section if isinstance(section, Mapping) else {}),
+                           **{name: list(clips) for name, clips in known_speakers.items()}}
     return validate(config, source=str(config["name"]) if isinstance(source, Mapping) else str(source),
                     env_paths=frozenset(env_paths))
 

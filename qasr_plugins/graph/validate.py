@@ -1,6 +1,7 @@
 """Validation of a composed pipeline config, before any model loads, in small phases that each return typed specs.
 
-:func:`validate` runs them in order: the config's sections; the given values; each node resolved through the
+:func:`validate` runs them in order: the ``known_speakers`` section made a node (:mod:`.speakers`); the config's
+sections; the given values; each node resolved through the
 registry with its settings validated (:class:`ResolvedNode`); the wiring (ports, upstream names, types); the
 execution order; the capabilities flowing along the edges (:class:`NodeSpec`); the transcript node; the writers.
 Every phase adds what is wrong to one list, so a user sees all problems at once, each with its code and path.
@@ -16,6 +17,7 @@ from qasr_plugins.errors import ConfigError, ConfigErrors, PluginError, did_you_
 from qasr_plugins.graph.guards import scrub
 from qasr_plugins.graph.outputs import pick_transcript_node, resolve_writers
 from qasr_plugins.graph.sections import GIVEN_KEYS, NODE_KEYS, Sections, as_mapping, read_sections, unknown_keys
+from qasr_plugins.graph.speakers import expand_section
 from qasr_plugins.graph.specs import GivenSpec, NodeSpec, PipelineSpec, ResolvedNode
 from qasr_plugins.settings import build_config
 from qasr_plugins.stage import KINDS, NODE_KINDS, PART_TYPES
@@ -35,6 +37,7 @@ def validate(config: Mapping[str, Any], *, source: str = "",
         ConfigErrors: every problem found, each with its code and config path.
     """
     errors: list[ConfigError] = []
+    config = expand_section(config, errors)
     sections = read_sections(config, errors)
     given = resolve_given(sections.given, sections.graph, errors)
     resolved = resolve_nodes(sections, errors)

@@ -29,7 +29,7 @@ from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
 
 from qasr_plugins.api import Pipeline
-from qasr_plugins.audio import load_audio
+from qasr_plugins.audio import clip_file, load_audio
 from qasr_plugins.document import ResultDocument
 from qasr_plugins.errors import InputError, QasrError
 from qasr_plugins.serve import formats
@@ -39,6 +39,7 @@ from qasr_plugins.serve.params import (
     FORMATS,
     GRANULARITIES,
     INCLUDES,
+    REFERENCES_FIELD,
     OpenAIError,
     TranscriptionRequest,
     parse_form,
@@ -49,6 +50,8 @@ from qasr_plugins.types import Audio
 from qasr_plugins.writers.subtitles import SrtWriter, VttWriter
 
 _CHUNK = 1 << 20
+#: How long a known speaker's reference clip may last (s), as OpenAI's API says.
+MIN_REFERENCE, MAX_REFERENCE = 2.0, 10.0
 _SUFFIX = re.compile(r"\.[A-Za-z0-9]{1,10}$")
 
 #: The multipart body of a transcription request, for the OpenAPI schema (the handler parses the form itself so
@@ -65,6 +68,8 @@ _BODY = {"requestBody": {"required": True, "content": {"multipart/form-data": {"
         "stream": {"type": "boolean"},
         "chunking_strategy": {"type": "string"},
         "include[]": {"type": "array", "items": {"type": "string", "enum": list(INCLUDES)}},
+        "known_speaker_names[]": {"type": "array", "items": {"type": "string"}, "maxItems": 4},
+        "known_speaker_references[]": {"type": "array", "items": {"type": "string"}, "maxItems": 4},
     }}}}}}
 
 
@@ -87,7 +92,7 @@ class _State:
     """What the routes share: the pipelines, the batcher, and whether every model has loaded."""
 
     def __init__(self, pipelines: Mapping[str, Pipeline], limits: Limits, api_key: str | None) -> None:
-        self.served = {name: Served(name, pipeline) for name, pipeline in pipelines.items()}
+        self.served = {name: Served(name, _enrollable(pipeline)) for name, pipeline in pipelines.items()}
         self.limits = limits
         self.api_key = api_key
         self.queue = Batcher(limits.batch_window, limits.max_batch, limits.max_queue, limits.max_queued_audio)
@@ -102,6 +107,38 @@ class _State:
             self.ready = True
         except QasrError as exc:
             self.load_error = exc.render()
+
+
+def _enrollable(pipeline: Pipeline) -> Pipeline:
+    """``pipeline``, with a ``known_speakers`` node (naming nobody until a request enrolls speakers) after its
+    diarization when it has one diarization node and names no speakers yet; its other stages are ``pipeline``'s
+    own, so models it loaded are not loaded again."""
+    kinds = [node.kind for node in pipeline.spec.nodes]
+    if kinds.count("diarization") != 1 or "identification" in kinds:
+        return pipeline
+    enrollable = pipeline.with_known_speakers({})
+    enrollable.executor.adopt(pipeline.executor)
+    return enrollable
+
+
+def _references(known_speakers: tuple[tuple[str, bytes], ...], folder: Path) -> dict[str, str]:
+    """The request's reference clips decoded (any format ``file`` may have), checked (2-10 s) and written to
+    ``folder`` as WAV files: name → path."""
+    paths = {}
+    for index, (name, data) in enumerate(known_speakers):
+        raw = folder / f"reference-{index}"
+        raw.write_bytes(data)
+        try:
+            audio = load_audio(raw, uri=f"reference-{index}", duration=MAX_REFERENCE + 1.0)
+        except InputError as exc:
+            raise OpenAIError(400, f"{REFERENCES_FIELD} item {index} could not be decoded: {exc.message}",
+                              param=REFERENCES_FIELD, code=exc.code) from exc
+        if not MIN_REFERENCE <= audio.duration <= MAX_REFERENCE:
+            raise OpenAIError(400, f"{REFERENCES_FIELD} item {index} lasts {audio.duration:.1f} s; each reference "
+                              f"must last {MIN_REFERENCE:g}-{MAX_REFERENCE:g} s.", param=REFERENCES_FIELD,
+                              code="invalid_value")
+        paths[name] = clip_file(audio, folder)
+    return paths
 
 
 def _error(exc: OpenAIError) -> JSONResponse:
@@ -258,6 +295,13 @@ def create_app(pipelines: Mapping[str, Pipeline], *, limits: Limits | None = Non
             raise OpenAIError(503, "The models are still loading." if not state.load_error else
                               f"The models failed to load: {state.load_error}", kind="server_error",
                               code="not_ready", headers={"Retry-After": str(limits.retry_after)})
+        clips = Path(tempfile.mkdtemp(prefix="qasr-serve-"))  # the request's reference clips, if it has any
+        try:
+            return await _transcribe(request, clips)
+        finally:
+            shutil.rmtree(clips, ignore_errors=True)
+
+    async def _transcribe(request: Request, clips: Path) -> Response:
         try:
             form = await request.form(max_files=1, max_fields=64)
         except Exception as exc:  # any malformed body is this request's 400
@@ -277,7 +321,9 @@ def create_app(pipelines: Mapping[str, Pipeline], *, limits: Limits | None = Non
             parsed = parse_form(fields, lists, tuple(state.served))
             served = state.served[parsed.model]
             spec = served.pipeline.spec
-            plan = plan_request(parsed, spec.nodes, spec.transcript_node)
+            references = (await run_in_threadpool(_references, parsed.known_speakers, clips)
+                          if parsed.known_speakers else None)
+            plan = plan_request(parsed, spec.nodes, spec.transcript_node, references)
             executor = variant(served.pipeline.executor, plan)
             state.queue.admit()
             audio = await run_in_threadpool(_decode, upload, limits)

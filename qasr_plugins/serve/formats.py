@@ -2,11 +2,13 @@
 
 Field names and shapes follow the ``openai`` package's types (``Transcription``, ``TranscriptionVerbose``,
 ``TranscriptionDiarized``, ``TranscriptionText*Event``). Speakers are labelled ``A``, ``B`` … in order of first
-appearance, as OpenAI's diarizing model labels speakers it was not told about.
+appearance, as OpenAI's diarizing model labels speakers it was not told about; speakers a request enrolled
+(``known_speaker_names[]``) keep their names.
 """
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 from string import ascii_uppercase
 from typing import Any
@@ -38,14 +40,21 @@ def _segment_speaker(segment: TranscriptSegment) -> str | None:
     return max(counts, key=lambda s: counts[s]) if counts else None
 
 
-def speaker_labels(transcript: Transcript) -> dict[str, str]:
-    """Each pipeline speaker's label, ``A``, ``B`` … by first appearance (``A1`` … after ``Z``)."""
+def enrolled_names(document: ResultDocument) -> frozenset[str]:
+    """The names the document's identification nodes were given (``known_speakers``' references)."""
+    return frozenset(str(name) for record in document.provenance if record.kind == "identification"
+                     for name in (record.settings.get("references") or {}))
+
+
+def speaker_labels(transcript: Transcript, names: frozenset[str] = frozenset()) -> dict[str, str]:
+    """Each pipeline speaker's label: an enrolled speaker's name as it is (``names``), the others ``A``, ``B`` …
+    by first appearance (``A1`` … after ``Z``), skipping any letter that is an enrolled name."""
     labels: dict[str, str] = {}
+    letters = (ascii_uppercase[n % 26] + (str(n // 26) if n >= 26 else "") for n in itertools.count())
     for segment in transcript.segments:
         speaker = _segment_speaker(segment)
         if speaker and speaker not in labels:
-            n = len(labels)
-            labels[speaker] = ascii_uppercase[n % 26] + (str(n // 26) if n >= 26 else "")
+            labels[speaker] = speaker if speaker in names else next(x for x in letters if x not in names)
     return labels
 
 
@@ -106,7 +115,7 @@ def as_verbose_json(document: ResultDocument, granularities: frozenset[str]) -> 
 def diarized_segments(document: ResultDocument) -> list[dict[str, Any]]:
     """``TranscriptionDiarizedSegment`` s: the non-empty segments with their speaker's label."""
     transcript = _transcript(document)
-    labels = speaker_labels(transcript)
+    labels = speaker_labels(transcript, enrolled_names(document))
     found = []
     for segment in transcript.segments:
         if not segment.text.strip():

@@ -8,6 +8,8 @@ is refused with an :class:`OpenAIError` naming it; none is ignored.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import copy
 import json
 import math
@@ -26,13 +28,16 @@ FORMATS = ("json", "text", "srt", "vtt", "verbose_json", "diarized_json")
 STREAM_FORMATS = ("json", "text", "diarized_json")
 GRANULARITIES = ("word", "segment")
 #: OpenAI fields this server knows but does not support yet.
-NOT_YET = ("known_speaker_names[]", "known_speaker_references[]", "keywords[]", "languages[]")
+NOT_YET = ("keywords[]", "languages[]")
+NAMES_FIELD, REFERENCES_FIELD = "known_speaker_names[]", "known_speaker_references[]"
+#: Known speakers one request may name (OpenAI takes up to 4).
+MAX_KNOWN_SPEAKERS = 4
 VAD_FIELDS = ("threshold", "prefix_padding_ms", "silence_duration_ms")
 #: The values ``include[]`` may hold.
 INCLUDES = ("logprobs",)
 FIELDS = frozenset({"file", "model", "language", "prompt", "temperature", "response_format", "stream", "include[]",
                     "timestamp_granularities[]", "chunking_strategy", "chunking_strategy[type]",
-                    *(f"chunking_strategy[{name}]" for name in VAD_FIELDS)})
+                    *(f"chunking_strategy[{name}]" for name in VAD_FIELDS), NAMES_FIELD, REFERENCES_FIELD})
 
 
 class OpenAIError(Exception):
@@ -79,6 +84,8 @@ class TranscriptionRequest:
     stream: bool = False
     vad: VadRequest | None = None
     logprobs: bool = False
+    #: ``known_speaker_names[]`` with their ``known_speaker_references[]`` clips (a data URL's bytes each).
+    known_speakers: tuple[tuple[str, bytes], ...] = ()
 
 
 def _invalid(param: str, message: str, code: str = "invalid_value") -> OpenAIError:
@@ -186,7 +193,40 @@ def parse_form(form: Mapping[str, str], lists: Mapping[str, list[str]], models: 
                        "unsupported_value")
     language = form.get("language") or None
     return TranscriptionRequest(model, response_format, language, form.get("prompt") or None, temperature,
-                                granularities, stream, _chunking(form), "logprobs" in includes)
+                                granularities, stream, _chunking(form), "logprobs" in includes,
+                                _known_speakers(lists))
+
+
+def _known_speakers(lists: Mapping[str, list[str]]) -> tuple[tuple[str, bytes], ...]:
+    """``known_speaker_names[]`` paired with ``known_speaker_references[]``: names distinct, each clip a data URL."""
+    names, references = lists.get(NAMES_FIELD, []), lists.get(REFERENCES_FIELD, [])
+    if len(names) != len(references):
+        raise _invalid(REFERENCES_FIELD if names else NAMES_FIELD, f"give one {REFERENCES_FIELD} per "
+                       f"{NAMES_FIELD}: got {len(names)} names and {len(references)} references.")
+    if len(names) > MAX_KNOWN_SPEAKERS:
+        raise _invalid(NAMES_FIELD, f"at most {MAX_KNOWN_SPEAKERS} known speakers per request, got {len(names)}.")
+    seen: set[str] = set()
+    pairs = []
+    for index, (name, reference) in enumerate(zip(names, references, strict=True)):
+        key = " ".join(name.split()).casefold()
+        if not key or key in seen:
+            raise _invalid(NAMES_FIELD, f"{NAMES_FIELD} item {index} ({name!r}) is empty or repeats a name.")
+        seen.add(key)
+        pairs.append((" ".join(name.split()), _data_url(reference, index)))
+    return tuple(pairs)
+
+
+def _data_url(text: str, index: int) -> bytes:
+    """The bytes of a ``data:<type>;base64,<payload>`` URL."""
+    header, comma, payload = text.partition(",")
+    if not comma or not header.startswith("data:") or not header.endswith(";base64"):
+        raise _invalid(REFERENCES_FIELD, f"{REFERENCES_FIELD} item {index} is not a base64 data URL "
+                       "('data:audio/wav;base64,...').")
+    try:
+        return base64.b64decode(payload, validate=True)
+    except (binascii.Error, ValueError):
+        raise _invalid(REFERENCES_FIELD, f"{REFERENCES_FIELD} item {index}: its base64 payload does not decode.") \
+            from None
 
 
 def _rebind_models(stage: Stage[Any, Any], variant: Stage[Any, Any]) -> None:
@@ -223,6 +263,7 @@ PER_REQUEST: Mapping[str, Overridable] = {
     "faster_whisper.asr": Overridable(frozenset({"language"}), check=_english_only),
     "silero.vad": Overridable(frozenset({"threshold", "speech_pad", "min_silence_duration"})),
     "energy.vad": Overridable(frozenset({"speech_pad", "min_silence_duration"})),
+    "known_speakers": Overridable(frozenset({"references"})),
 }
 
 
@@ -252,8 +293,14 @@ def _settings_for(node: NodeSpec, key: str, value: Any, param: str, changes: dic
 
 
 def plan_request(request: TranscriptionRequest, nodes: tuple[NodeSpec, ...], transcript_node: str | None,
-                 ) -> RequestPlan:
+                 references: Mapping[str, str] | None = None) -> RequestPlan:
     """Map the request's fields onto stage settings, or refuse what the served pipeline cannot do.
+
+    Args:
+        request: The checked form fields.
+        nodes: The served pipeline's nodes.
+        transcript_node: The node its transcript comes from.
+        references: The request's known speakers' clips as files (name → path), when it names speakers.
 
     Raises:
         OpenAIError: 400 naming the field the pipeline cannot honour.
@@ -277,6 +324,14 @@ def plan_request(request: TranscriptionRequest, nodes: tuple[NodeSpec, ...], tra
     if request.vad is not None and not vad:
         raise _invalid("chunking_strategy", "the served pipeline has no VAD stage to configure.",
                        "unsupported_parameter")
+    if references:
+        identification = [n for n in nodes if n.kind == "identification"]
+        if not identification or SPEAKERS not in capabilities:
+            raise _invalid(NAMES_FIELD, f"{NAMES_FIELD} cannot be honoured: the served pipeline has no diarization "
+                           "whose speakers could be named.", "unsupported_parameter")
+        for node in identification:
+            _settings_for(node, "references", {name: [path] for name, path in references.items()},
+                          REFERENCES_FIELD, changes, params)
     for node in vad if request.vad is not None else ():
         mapped = {"threshold": request.vad.threshold,
                   "speech_pad": _seconds(request.vad.prefix_padding_ms),

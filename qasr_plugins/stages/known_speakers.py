@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import json
 import warnings
 from collections.abc import Sequence
 from typing import Any
@@ -26,7 +27,7 @@ from qasr_plugins.types import SAMPLE_RATE, Diarization
 MIN_CLIP = 2.0
 MAX_CLIP = 30.0
 #: Calibrated on synthetic dev voices (``scripts/calibrate_known_speakers.py``); see ``docs/speakers.md``.
-THRESHOLD = 0.95
+THRESHOLD = 0.89
 _MIN_PIECE = 0.5  # seconds of speech below which a turn is not embedded
 
 
@@ -36,8 +37,8 @@ class KnownSpeakersConfig(StageConfig):
                                              "(2-30 s each; one path or a list).")
     threshold: float = Field(THRESHOLD, ge=-1, le=1,
                              description="Least cosine similarity for a speaker to take a name.")
-    min_speech: float = Field(1.0, ge=0, description="Speakers with less speech than this (s) are never named.")
-    max_speech: float = Field(120.0, gt=0, description="Seconds of a speaker's longest turns that are embedded.")
+    min_speech: float = Field(1.0, ge=0, le=600, description="Speakers with less speech than this (s) are never named.")
+    max_speech: float = Field(120.0, gt=0, le=3600, description="Seconds of a speaker's longest turns that are embedded.")
     device: str = Field("cpu", description="torch device of the speaker encoder.")
 
     @field_validator("references", mode="before")
@@ -109,10 +110,18 @@ class KnownSpeakers(IdentificationStage):
 
         self._encoder: Any = VoiceEncoder(device=self.config.device, verbose=False)
         self._prepare = lambda wav: trim_long_silences(normalize_volume(wav, -30, increase_only=True))
-        names = list(self.config.references)
-        self._names = names
-        self._references = np.stack([self._mean([self._partials(_read(c)) for c in self.config.references[n]])
-                                     for n in names]) if names else np.zeros((0, 256), dtype=np.float32)
+        self._enrolled: tuple[str, list[str], np.ndarray] | None = None
+
+    def enrolled(self) -> tuple[list[str], np.ndarray]:
+        """The enrolled names and their reference embeddings (unit length, one row per name), computed once per set
+        of references: a copy of the loaded stage with other references (a server request's) embeds its own."""
+        key = json.dumps(self.config.references, sort_keys=True)
+        if self._enrolled is None or self._enrolled[0] != key:
+            names = list(self.config.references)
+            matrix = np.stack([self._mean([self._partials(_read(c)) for c in self.config.references[n]])
+                               for n in names]) if names else np.zeros((0, 256), dtype=np.float32)
+            self._enrolled = (key, names, matrix)
+        return self._enrolled[1], self._enrolled[2]
 
     def process(self, batch: Sequence[IdentificationInput]) -> list[Diarization]:
         return [self._identify(item) for item in batch]
@@ -156,21 +165,29 @@ class KnownSpeakers(IdentificationStage):
 
     def match(self, embeddings: dict[str, np.ndarray]) -> dict[str, str]:
         """Speaker label → enrolled name, by optimal assignment of cosine similarities at least ``threshold``."""
-        from scipy.optimize import linear_sum_assignment
-
         speakers = list(embeddings)
-        if not speakers or not self._names:
+        names, references = self.enrolled()
+        if not speakers or not names:
             return {}
-        scores = np.stack([embeddings[s] for s in speakers]) @ self._references.T
-        rows, cols = linear_sum_assignment(scores, maximize=True)
-        return {speakers[r]: self._names[c] for r, c in zip(rows, cols, strict=True)
-                if scores[r, c] >= self.config.threshold}
+        scores = np.stack([embeddings[s] for s in speakers]) @ references.T
+        return {speakers[row]: names[column] for row, column in assign(scores, self.config.threshold).items()}
 
     def _identify(self, item: IdentificationInput) -> Diarization:
-        mapping = self.match(self.speaker_embeddings(item)) if self._names else {}
         diarization = item.diarization
+        mapping = self.match(self.speaker_embeddings(item)) if self.config.references else {}
+        taken = set(mapping.values())
+        mapping |= {s: f"{s} (not enrolled)" for s in diarization.turns.speakers if s not in mapping and s in taken}
         return Diarization(diarization.turns.relabel(mapping),
                            None if diarization.exclusive is None else diarization.exclusive.relabel(mapping))
+
+
+def assign(scores: np.ndarray, threshold: float) -> dict[int, int]:
+    """Speaker row → reference column: the one-to-one assignment of greatest total similarity
+    (:func:`scipy.optimize.linear_sum_assignment`), keeping the pairs whose similarity reaches ``threshold``."""
+    from scipy.optimize import linear_sum_assignment
+
+    rows, columns = linear_sum_assignment(scores, maximize=True)
+    return {int(r): int(c) for r, c in zip(rows, columns, strict=True) if scores[r, c] >= threshold}
 
 
 def _read(path: str) -> np.ndarray:
@@ -183,4 +200,4 @@ def _read(path: str) -> np.ndarray:
     return mono if rate == SAMPLE_RATE else soxr.resample(mono, rate, SAMPLE_RATE).astype(np.float32)
 
 
-__all__ = ["MAX_CLIP", "MIN_CLIP", "THRESHOLD", "KnownSpeakers", "KnownSpeakersConfig", "check_references"]
+__all__ = ["MAX_CLIP", "MIN_CLIP", "THRESHOLD", "KnownSpeakers", "KnownSpeakersConfig", "assign", "check_references"]

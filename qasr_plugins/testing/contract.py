@@ -15,8 +15,9 @@
         writer_class = MyWriter
         registered_name = "my_format"
 
-A stage whose input needs more than audio (an aligner's transcript, an attribution's diarization) gets a
-representative one from :func:`default_input`; override :meth:`StageContract.make_input` to feed it another.
+A stage whose input needs more than audio (an aligner's transcript, an attribution's or identification's
+diarization) gets a representative one from :func:`default_input`; override :meth:`StageContract.make_input` to
+feed it another.
 Every check is also a plain function (``check_*``) for use outside pytest.
 """
 
@@ -43,6 +44,7 @@ from qasr_plugins.stage import (
     AsrInput,
     AttributionInput,
     DiarizationInput,
+    IdentificationInput,
     Requirement,
     Stage,
     VadInput,
@@ -55,15 +57,17 @@ from qasr_plugins.types import SAMPLE_RATE, Audio, Span
 def default_input(kind: str, audio: Audio) -> Any:
     """A representative input of each stage kind for ``audio``: an aligner gets an English transcript of the
     audio's middle half (words, no times); an attribution stage gets it with timed words and two speakers'
-    turns over it."""
+    turns over it; an identification stage gets those two speakers' turns."""
     seconds, where = audio.duration, {"uri": audio.uri, "offset": audio.offset}
     if kind == "align":
         return AlignInput(audio, dummy_transcript(seconds=seconds, language_raw="English", **where))
+    quarter = seconds / 4
+    turns = [("A", quarter, 2 * quarter), ("B", 2 * quarter, 3 * quarter)]
     if kind == "attribution":
-        quarter = seconds / 4
-        turns = [("A", quarter, 2 * quarter), ("B", 2 * quarter, 3 * quarter)]
         return AttributionInput(dummy_transcript(["hello there", "good morning"], seconds=seconds, timed=True,
                                                  **where), dummy_diarization(turns, **where))
+    if kind == "identification":
+        return IdentificationInput(audio, dummy_diarization(turns, **where))
     return {"vad": VadInput, "diarization": DiarizationInput, "asr": AsrInput}[kind](audio)
 
 

@@ -89,6 +89,70 @@ def test_diarized_json_speakers(client, sample_wav: Path, direct: ResultDocument
             assert segment.speaker == labels[source.speaker]
 
 
+def _data_url(samples, rate: int = 16_000) -> str:
+    import base64
+    import io
+
+    import soundfile as sf
+
+    buffer = io.BytesIO()
+    sf.write(buffer, samples, rate, format="WAV")
+    return "data:audio/wav;base64," + base64.b64encode(buffer.getvalue()).decode()
+
+
+def _clips(sample_wav: Path) -> dict[str, str]:
+    """A clip of each sample speaker alone, where its RTTM says only that speaker talks."""
+    import soundfile as sf
+
+    samples, rate = sf.read(sample_wav, dtype="float32")
+    return {"agent": _data_url(samples[round(10.7 * rate):round(14.4 * rate)]),      # speaker90 alone
+            "customer": _data_url(samples[round(22.0 * rate):round(27.8 * rate)])}   # speaker91 alone
+
+
+def test_known_speakers_are_named(client, sample_wav: Path, direct: ResultDocument, upload_tmp: Path) -> None:
+    from qasr_plugins.evaluation.readers import read_rttm
+
+    clips = _clips(sample_wav)
+    result = _create(client, sample_wav, response_format="diarized_json",
+                     extra_body={"known_speaker_names": list(clips), "known_speaker_references": list(clips.values())})
+    assert {s.speaker for s in result.segments} == {"agent", "customer"}
+    reference = next(iter(read_rttm(sample_wav.with_suffix(".rttm"))))
+    who = {"speaker90": "agent", "speaker91": "customer"}
+    spoken: dict[str, dict[str, float]] = {}  # name given → reference speaker → seconds of its segments
+    for segment in result.segments:
+        for turn in reference.turns:
+            overlap = max(0.0, min(turn.span.end, segment.end) - max(turn.span.start, segment.start))
+            shares = spoken.setdefault(segment.speaker, {})
+            shares[who[turn.speaker]] = shares.get(who[turn.speaker], 0.0) + overlap
+    for name, shares in spoken.items():  # each name went to the speaker whose clip it was given
+        assert max(shares, key=shares.get) == name and shares[name] > 2 * sum(shares.values()) / 3, spoken
+    # one enrolled speaker: the other keeps a letter; the served pipeline is unchanged afterwards
+    one = _create(client, sample_wav, response_format="diarized_json",
+                  extra_body={"known_speaker_names": ["agent"], "known_speaker_references": [clips["agent"]]})
+    assert {s.speaker for s in one.segments} == {"agent", "A"}
+    assert {s.speaker for s in _create(client, sample_wav, response_format="diarized_json").segments} == {"A", "B"}
+    assert leftovers(upload_tmp) == []
+
+
+def test_known_speaker_clips_are_checked(base: str, sample_wav: Path, upload_tmp: Path) -> None:
+    import numpy as np
+
+    url, auth = f"{base}/v1/audio/transcriptions", {"Authorization": "Bearer sk-test"}
+    clip = _clips(sample_wav)["agent"]
+    for names, references, param, phrase in (
+            (["a"], [_data_url(np.zeros(16_000, dtype=np.float32))], "known_speaker_references[]", "2-10 s"),
+            (["a"], [_data_url(np.zeros(16_000 * 11, dtype=np.float32))], "known_speaker_references[]", "2-10 s"),
+            (["a", "b", "c", "d", "e"], [clip] * 5, "known_speaker_names[]", "at most 4"),
+            (["a", " A "], [clip] * 2, "known_speaker_names[]", "repeats")):
+        response = httpx.post(url, headers=auth, files={"file": sample_wav.read_bytes()}, timeout=60,
+                              data={"model": "offline", "known_speaker_names[]": names,
+                                    "known_speaker_references[]": references})
+        assert response.status_code == 400, response.text
+        error = response.json()["error"]
+        assert error["param"] == param and phrase in error["message"], error
+    assert leftovers(upload_tmp) == []
+
+
 def test_subtitles(client, sample_wav: Path, offline: Pipeline, direct: ResultDocument) -> None:
     srt = _create(client, sample_wav, response_format="srt")
     vtt = _create(client, sample_wav, response_format="vtt")
@@ -124,7 +188,13 @@ def test_per_request_vad_settings(client, sample_wav: Path, offline: Pipeline) -
     ({"prompt": "names"}, "prompt"),  # faster_whisper.asr takes no context
     ({"temperature": "0.4"}, "temperature"),
     ({"include[]": "logprobs"}, "include[]"),
-    ({"known_speaker_names[]": "agent"}, "known_speaker_names[]"),
+    ({"known_speaker_names[]": "agent"}, "known_speaker_references[]"),  # a name needs its clip
+    ({"known_speaker_references[]": "data:audio/wav;base64,AAAA"}, "known_speaker_names[]"),
+    ({"known_speaker_names[]": "agent", "known_speaker_references[]": "clip.wav"}, "known_speaker_references[]"),
+    ({"known_speaker_names[]": "agent", "known_speaker_references[]": "data:audio/wav;base64,@@"},
+     "known_speaker_references[]"),
+    ({"known_speaker_names[]": "agent", "known_speaker_references[]": "data:audio/wav;base64,AAAA"},
+     "known_speaker_references[]"),  # not audio
     ({"timestamp_granularities[]": "word"}, "timestamp_granularities[]"),  # needs verbose_json
     ({"response_format": "xml"}, "response_format"),
     ({"stream": "true", "response_format": "srt"}, "stream"),

@@ -1,0 +1,75 @@
+"""The ``known_speakers`` section of a pipeline: enrolled speakers named after diarization.
+
+    known_speakers:                 # name → reference clips of that speaker alone (2-30 s each)
+      Alice: [clips/alice_1.wav, clips/alice_2.wav]
+      Bob: clips/bob.wav
+
+adds an ``identification`` node ``speakers`` (stage ``known_speakers``, settings at ``stages.speakers``) fed by the
+graph's one diarization node, and every node that read that diarization reads the named one instead: attribution
+gives words the enrolled names, writers write them. Other settings of the stage (``threshold`` …) go under
+``stages.speakers`` as for any node. A graph that needs another arrangement wires an ``identification`` node itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from qasr_plugins.errors import ConfigError
+
+SECTION = "known_speakers"
+#: The node (and settings key) the section adds.
+NODE = "speakers"
+STAGE = "known_speakers"
+
+
+def with_known_speakers(config: Mapping[str, Any], references: Mapping[str, Any],
+                        errors: list[ConfigError]) -> dict[str, Any]:
+    """``config`` (without its ``known_speakers`` section) with the identification node that names ``references``'
+    speakers added and wired after its diarization node; ``config`` as it is, and a ``C163``, when that is not
+    possible (no diarization node or several, an identification node already there, the node name taken)."""
+    graph = config.get("graph")
+    graph = graph if isinstance(graph, Mapping) else {}
+    diarizers, identifiers = ([name for name, node in graph.items()
+                               if isinstance(node, Mapping) and node.get("kind") == kind]
+                              for kind in ("diarization", "identification"))
+    problem = (f"the graph has {len(diarizers)} diarization nodes; known speakers name the one diarization."
+               if len(diarizers) != 1 else
+               f"the graph already names speakers (identification node {identifiers[0]!r})." if identifiers else
+               f"the graph already has a node {NODE!r}." if NODE in graph else None)
+    if problem:
+        errors.append(ConfigError(problem, where=SECTION, code="C163",
+                                  hint="Add one diarization stage, or wire an identification node "
+                                  f"(stage {STAGE!r}) yourself with its clips under 'references'."))
+        return {k: v for k, v in config.items() if k != SECTION}
+    diarization = diarizers[0]
+    rewired = {name: _rewired(node, diarization) for name, node in graph.items()}
+    rewired[NODE] = {"kind": "identification", "inputs": {"diarization": diarization}}
+    stages = config.get("stages")
+    stages = dict(stages) if isinstance(stages, Mapping) else {}
+    own = stages.get(NODE)
+    stages[NODE] = {"name": STAGE, **(own if isinstance(own, Mapping) else {}), "references": dict(references)}
+    return {**{k: v for k, v in config.items() if k != SECTION}, "graph": rewired, "stages": stages}
+
+
+def expand_section(config: Mapping[str, Any], errors: list[ConfigError]) -> Mapping[str, Any]:
+    """``config`` with its ``known_speakers`` section, if any, turned into the node that names them."""
+    if SECTION not in config:
+        return config
+    references = config[SECTION]
+    if references is None:
+        return {k: v for k, v in config.items() if k != SECTION}
+    if not isinstance(references, Mapping):
+        errors.append(ConfigError(f"must map names to reference clips, got {type(references).__name__}.",
+                                  where=SECTION, code="C103",
+                                  hint="e.g. 'known_speakers: {Alice: [alice.wav], Bob: bob.wav}'."))
+        return {k: v for k, v in config.items() if k != SECTION}
+    return with_known_speakers(config, references, errors)
+
+
+def _rewired(node: Any, diarization: str) -> Any:
+    """A node whose inputs read ``diarization`` reads the named diarization instead."""
+    if not isinstance(node, Mapping) or not isinstance(node.get("inputs"), Mapping):
+        return node
+    inputs = {port: NODE if upstream == diarization else upstream for port, upstream in node["inputs"].items()}
+    return {**node, "inputs": inputs}
