@@ -3,7 +3,7 @@
 An in-process server (uvicorn on a loopback port) serves one pipeline. The baseline is the requests processed one
 at a time (one client, no batching). Then for each ``--clients`` count (1, 4 and 16 by default), that many
 concurrent httpx clients send ``--requests`` transcription requests of one recording, with batching
-(``--batch-window-ms``, ``--max-batch``) and without (a window of 0). Each run prints throughput (requests/s), its
+(``--batch-window-ms``, ``--max-batch``) and without (batches of one request: concurrency alone). Each run prints throughput (requests/s), its
 ratio to the baseline, and latency percentiles (p50, p95, p99). Last, the server's own cost per request: a 0.5 s
 silent file sent one at a time to a pipeline whose only stage does nothing, p50 latency.
 
@@ -212,8 +212,8 @@ def main(argv: list[str] | None = None) -> int:
             with _server(pipeline, 0.0, 1, 1) as base:
                 results["sequential"] = _measure(base, audio, 1, args.requests)
             for clients in counts:
-                for mode, window in (("batched", args.batch_window_ms), ("unbatched", 0.0)):
-                    with _server(pipeline, window, args.max_batch, clients) as base:
+                for mode, window, most in (("batched", args.batch_window_ms, args.max_batch), ("unbatched", 0.0, 1)):
+                    with _server(pipeline, window, most, clients) as base:
                         results["runs"].append({"mode": mode, **_measure(base, audio, clients, args.requests)})
             with _server(inline("free", FREE), 0.0, 1, 1) as base:
                 overhead = _measure(base, _silence(0.5), 1, args.overhead_requests)

@@ -16,8 +16,12 @@ from qasr_plugins.cache import RecordingId, StageCache, node_key, output_digest,
 from qasr_plugins.document import AudioInfo, ResultDocument
 from qasr_plugins.errors import InputError, QasrError, StageError
 from qasr_plugins.graph import NodeSpec, PipelineSpec
+from qasr_plugins.partials import listening
 from qasr_plugins.stage import KINDS, Stage, Writer
 from qasr_plugins.types import Audio, StageRecord
+
+#: Called with (audio index, node name, partial output).
+PartialListener = Callable[[int, str, Any], None]
 
 
 def _version() -> str | None:
@@ -94,10 +98,14 @@ class Executor:
             kwargs["audio"] = audio
         return node.stage_class.Input(**kwargs)
 
-    def _call(self, node: NodeSpec, batch: list[Any]) -> list[Any]:
+    def _call(self, node: NodeSpec, batch: list[Any], indices: Sequence[int],
+              on_partial: PartialListener | None) -> list[Any]:
         stage = self.stages[node.name]
+        listener = None if on_partial is None else (
+            lambda position, partial: on_partial(indices[position], node.name, partial))
         try:
-            outputs = stage.process(batch)
+            with listening(listener):
+                outputs = stage.process(batch)
         except QasrError as exc:  # a stage's ``where`` is relative to its settings: add the node's path
             raise exc.located(node.settings_path) from exc
         if len(outputs) != len(batch):
@@ -111,13 +119,17 @@ class Executor:
         return outputs
 
     def process(self, audios: Sequence[Audio], on_stage: Callable[[str], None] | None = None,
-                given: Sequence[Mapping[str, Any]] | None = None) -> list[ResultDocument | QasrError]:
+                given: Sequence[Mapping[str, Any]] | None = None,
+                on_partial: PartialListener | None = None) -> list[ResultDocument | QasrError]:
         """Run the graph on each audio; return a document, or the error that stopped that file.
 
         Args:
             audios: One recording per file.
             on_stage: Called with each node's name before it runs.
             given: Per audio, the values of the pipeline's ``given`` section by name (e.g. the transcript to align).
+            on_partial: Called with (audio index, node name, partial output) as stages report what they have
+                finished of a recording while they run (:mod:`qasr_plugins.partials`; e.g. the ASR's transcript so
+                far), from the thread that runs them.
 
         Raises:
             InputError: ``I304`` when ``given`` lacks a value the pipeline declares, or one is of the wrong type.
@@ -137,8 +149,8 @@ class Executor:
             hits = self._lookup(node, alive, recordings, keys)
             looked_up = (time.perf_counter() - started) / len(alive)
             todo = [i for i in alive if i not in hits]
-            results, seconds = self._run_node(node, [(i, audios[i], values[i]) for i in todo], failures) \
-                if todo else ({}, {})
+            results, seconds = self._run_node(node, [(i, audios[i], values[i]) for i in todo], failures,
+                                              on_partial) if todo else ({}, {})
             self._store(node, results, keys)
             for index in alive:
                 if index in hits:
@@ -214,11 +226,13 @@ class Executor:
         return values
 
     def _run_node(self, node: NodeSpec, work: list[tuple[int, Audio, dict[str, Any]]],
-                  failures: dict[int, QasrError]) -> tuple[dict[int, Any], dict[int, float]]:
+                  failures: dict[int, QasrError], on_partial: PartialListener | None,
+                  ) -> tuple[dict[int, Any], dict[int, float]]:
         self._load(node)  # outside the per-file isolation: a stage that cannot load stops the run
         started = time.perf_counter()
         try:
-            outputs = self._call(node, [self._inputs(node, audio, vals) for _, audio, vals in work])
+            outputs = self._call(node, [self._inputs(node, audio, vals) for _, audio, vals in work],
+                                 [i for i, _, _ in work], on_partial)
             share = (time.perf_counter() - started) / len(work)
             return {i: out for (i, _, _), out in zip(work, outputs, strict=True)}, {i: share for i, _, _ in work}
         except Exception as exc:  # noqa: BLE001 - isolate the failing file(s) below
@@ -230,7 +244,7 @@ class Executor:
         for index, audio, vals in work:
             started = time.perf_counter()
             try:
-                results[index] = self._call(node, [self._inputs(node, audio, vals)])[0]
+                results[index] = self._call(node, [self._inputs(node, audio, vals)], [index], on_partial)[0]
                 seconds[index] = time.perf_counter() - started
             except Exception as exc:  # noqa: BLE001 - recorded per file; the batch goes on
                 failures[index] = self._stage_error(node, audio, exc)

@@ -4,7 +4,9 @@
 order: each input's pieces are planned (:func:`~qasr_plugins.asr.pieces.plan_pieces`), a backend that identifies
 languages per recording is asked once per input, the pieces of all inputs are sorted longest first and batched
 within the backend's limits, and each result is placed once: spans shifted from the piece to the recording and
-clamped to the piece, the turn's speaker on the segment and its words.
+clamped to the piece, the turn's speaker on the segment and its words. While it runs, each input's transcript of
+the pieces decoded so far, up to the first one still waiting, is reported as a partial output
+(:mod:`qasr_plugins.partials`).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from dataclasses import replace
 
 from qasr_plugins.asr.backend import AsrBackend, AsrLimits, IdentifiesRecordings, Language, Piece, PieceResult
 from qasr_plugins.asr.pieces import plan_pieces
+from qasr_plugins.partials import report_partial, reporting
 from qasr_plugins.stage import AsrInput
 from qasr_plugins.types import Span, Transcript, TranscriptSegment
 
@@ -24,11 +27,22 @@ def transcribe_inputs(backend: AsrBackend, batch: Sequence[AsrInput]) -> list[Tr
     plans = [plan_pieces(index, item, limits) for index, item in enumerate(batch)]
     if isinstance(backend, IdentifiesRecordings):
         plans = [_in_language(plan, backend.identify(plan)) if plan else plan for plan in plans]
-    segments: list[list[TranscriptSegment]] = [[] for _ in batch]
+    placed: list[list[list[TranscriptSegment] | None]] = [[None] * len(plan) for plan in plans]
+    position = {id(piece): k for plan in plans for k, piece in enumerate(plan)}
+    finished = [0] * len(batch)  # per input, how many of its first pieces (in time order) are placed
     for group in batches([piece for plan in plans for piece in plan], limits):
         for piece, result in zip(group, backend.transcribe(group), strict=True):
-            segments[piece.item].extend(place(piece, result))
-    return [Transcript(item.audio.uri, tuple(found)) for item, found in zip(batch, segments, strict=True)]
+            placed[piece.item][position[id(piece)]] = place(piece, result)
+        for item in sorted({piece.item for piece in group}) if reporting() else ():
+            done = next((k for k, found in enumerate(placed[item]) if found is None), len(placed[item]))
+            if done > finished[item]:
+                finished[item] = done
+                report_partial(item, _transcript(batch[item], placed[item][:done]))
+    return [_transcript(item, found) for item, found in zip(batch, placed, strict=True)]
+
+
+def _transcript(item: AsrInput, placed: Sequence[list[TranscriptSegment] | None]) -> Transcript:
+    return Transcript(item.audio.uri, tuple(segment for found in placed for segment in found or ()))
 
 
 def batches(pieces: Sequence[Piece], limits: AsrLimits) -> list[list[Piece]]:

@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import hmac
-import json
 import re
 import shutil
 import tempfile
 import time
-from collections.abc import Mapping
+from collections.abc import Awaitable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +22,6 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
-from sse_starlette import EventSourceResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
@@ -46,6 +44,7 @@ from qasr_plugins.serve.params import (
     plan_request,
     variant,
 )
+from qasr_plugins.serve.streaming import streamed
 from qasr_plugins.types import Audio
 from qasr_plugins.writers.subtitles import SrtWriter, VttWriter
 
@@ -192,16 +191,13 @@ def _document(result: Outcome) -> ResultDocument:
 
 
 def _respond(served: Served, document: ResultDocument, parsed: TranscriptionRequest) -> Response:
-    response_format, granularities, stream = parsed.response_format, parsed.granularities, parsed.stream
+    response_format, granularities = parsed.response_format, parsed.granularities
     if parsed.logprobs:
         tokens = formats.logprobs(document)
         if tokens is None:
             raise OpenAIError(400, "include[]=logprobs cannot be honoured: the served pipeline's ASR stage records "
                               "no token log-probabilities.", param="include[]", code="unsupported_value")
         return JSONResponse(formats.as_json(document, tokens))
-    if stream:
-        events = formats.stream_events(document, response_format)
-        return EventSourceResponse(({"data": json.dumps(e, ensure_ascii=False)} for e in events), ping=None)
     if response_format == "text":
         return PlainTextResponse(formats.as_json(document)["text"])
     if response_format in ("srt", "vtt"):
@@ -331,14 +327,22 @@ def create_app(pipelines: Mapping[str, Pipeline], *, limits: Limits | None = Non
             raise _busy(limits) from exc
         finally:
             await form.close()
+        key = (parsed.model, plan.key())
+        if parsed.stream:
+            return await streamed(lambda listener: state.queue.run(key, executor, audio, limits.request_timeout,
+                                                                   listener), _settled, parsed.response_format)
+        return _respond(served, await _settled(state.queue.run(key, executor, audio, limits.request_timeout)), parsed)
+
+    async def _settled(run: Awaitable[Outcome]) -> ResultDocument:
+        """The request's document once its batch has run, or the error it answers with."""
         try:
-            result = await state.queue.run((parsed.model, plan.key()), executor, audio, limits.request_timeout)
+            result = await run
         except QueueFull as exc:
             raise _busy(limits) from exc
         except asyncio.TimeoutError as exc:
             raise OpenAIError(504, f"The transcription took longer than {limits.request_timeout:g} s.",
                               kind="server_error", code="timeout") from exc
-        return _respond(served, _document(result), parsed)
+        return _document(result)
 
     return app
 

@@ -4,8 +4,9 @@ A request's decoded audio joins the open group of its variant (the served pipeli
 the group is ready when its gathering window ends or it holds ``max_batch`` requests, and ready groups run one at a
 time, in order, on a single worker thread (models are loaded once and not shared between threads), so the ASR stage
 and the aligner decode the pieces of several requests in one batch. A ready group keeps taking requests of its
-variant until it starts or is full, so under load batches grow while the worker is busy. The executor isolates a failing recording, so one bad
-upload fails only its own request.
+variant until it starts or is full, so under load batches grow while the worker is busy. The executor isolates a
+failing recording, so one bad upload fails only its own request. A request may listen to its recording's partial
+outputs (a streamed response).
 """
 
 from __future__ import annotations
@@ -13,14 +14,14 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections import deque
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
 from qasr_plugins.document import ResultDocument
 from qasr_plugins.errors import QasrError, StageError
-from qasr_plugins.executor import Executor
+from qasr_plugins.executor import Executor, PartialListener
 from qasr_plugins.types import Audio
 
 Outcome = ResultDocument | QasrError
@@ -34,11 +35,16 @@ class Cancelled(Exception):
     """A queued request that gave up (timed out) before its batch started: it never runs."""
 
 
+#: Called on the worker thread with (node name, partial output) as the pipeline reports progress on one request.
+JobListener = Callable[[str, Any], None]
+
+
 @dataclass(frozen=True)
 class _Job:
     audio: Audio
     future: asyncio.Future[Outcome]
     given_up: threading.Event = field(default_factory=threading.Event)
+    on_partial: JobListener | None = None
 
 
 @dataclass(eq=False)
@@ -50,18 +56,31 @@ class _Group:
     timer: asyncio.TimerHandle | None = None
 
 
-def process_together(executor: Executor, audios: list[Audio]) -> list[Outcome]:
+def process_together(executor: Executor, audios: list[Audio],
+                     listeners: Sequence[JobListener | None] | None = None) -> list[Outcome]:
     """``executor.process(audios)``; when that raises (not a stage failure, which it isolates itself), each audio
-    alone, so that only the audio that fails gets the error."""
+    alone, so that only the audio that fails gets the error. ``listeners``, one per audio, get its partial
+    outputs."""
+    chosen = listeners or [None] * len(audios)
+
+    def relay(offset: int) -> PartialListener | None:
+        if not any(chosen):
+            return None
+
+        def to_listener(index: int, node: str, partial: Any) -> None:
+            if (listener := chosen[offset + index]) is not None:
+                listener(node, partial)
+        return to_listener
+
     try:
-        return executor.process(audios)
+        return executor.process(audios, on_partial=relay(0))
     except Exception as exc:  # noqa: BLE001 - retried one by one below
         if len(audios) == 1 or exc is executor.load_failure:
             return [_coded(exc)] * len(audios)
     results: list[Outcome] = []
-    for audio in audios:
+    for offset, audio in enumerate(audios):
         try:
-            results.extend(executor.process([audio]))
+            results.extend(executor.process([audio], on_partial=relay(offset)))
         except Exception as exc:  # noqa: BLE001 - this audio's error only
             results.append(_coded(exc))
     return results
@@ -78,7 +97,8 @@ def _run(executor: Executor, jobs: list[_Job]) -> list[Outcome | None]:
     live = [i for i, job in enumerate(jobs) if not job.given_up.is_set()]
     outcomes: list[Outcome | None] = [None] * len(jobs)
     if live:
-        for index, outcome in zip(live, process_together(executor, [jobs[i].audio for i in live]), strict=True):
+        outcomes_live = process_together(executor, [jobs[i].audio for i in live], [jobs[i].on_partial for i in live])
+        for index, outcome in zip(live, outcomes_live, strict=True):
             outcomes[index] = outcome
     return outcomes
 
@@ -119,8 +139,10 @@ class Batcher:
         if self._pending >= self.max_requests or (self._pending and self._seconds + duration > self.max_seconds):
             raise QueueFull
 
-    async def run(self, key: Hashable, executor: Executor, audio: Audio, timeout: float) -> Outcome:
-        """Transcribe ``audio`` with ``executor``, batched with the other requests of ``key`` (the variant).
+    async def run(self, key: Hashable, executor: Executor, audio: Audio, timeout: float,
+                  on_partial: JobListener | None = None) -> Outcome:
+        """Transcribe ``audio`` with ``executor``, batched with the other requests of ``key`` (the variant);
+        ``on_partial`` gets this request's partial outputs on the worker thread as stages report them.
 
         Raises:
             QueueFull: when the queue holds ``max_requests`` requests or would pass ``max_seconds`` of audio.
@@ -129,7 +151,7 @@ class Batcher:
         """
         self.admit(audio.duration)
         loop = asyncio.get_running_loop()
-        job = _Job(audio, loop.create_future())
+        job = _Job(audio, loop.create_future(), on_partial=on_partial)
         self._pending += 1
         self._seconds += audio.duration
         job.future.add_done_callback(lambda _: self._release(audio.duration))

@@ -133,28 +133,27 @@ def as_diarized_json(document: ResultDocument) -> dict[str, Any]:
             "segments": diarized_segments(document), "usage": _usage(document)}
 
 
-def stream_events(document: ResultDocument, response_format: str) -> Iterator[dict[str, Any]]:
-    """The server-sent events of a streamed response: per non-empty segment a ``transcript.text.delta`` (and, for
+def stream_events(document: ResultDocument, response_format: str, sent: str = "") -> Iterator[dict[str, Any]]:
+    """The server-sent events of a streamed response once the document is done, after the deltas already ``sent``
+    while the pipeline ran: per non-empty segment a ``transcript.text.delta`` of what is not sent yet (and, for
     ``diarized_json``, a ``transcript.text.segment``), then ``transcript.text.done``.
 
-    The deltas join to the done event's text.
+    The deltas, with ``sent``, join to the done event's text (when ``sent`` is a prefix of it, as the transcript so
+    far is).
     """
     transcript = _transcript(document)
     text = transcript.text
+    emitted = len(sent) if text.startswith(sent) else 0
     if response_format == "diarized_json":
-        emitted = 0
         for segment in diarized_segments(document):
             piece = segment["text"]
             start = text.find(piece, emitted)
             end = start + len(piece) if start >= 0 else emitted
-            delta = text[emitted:end] if start >= 0 else ""
-            emitted = end
-            yield {"type": "transcript.text.delta", "delta": delta, "segment_id": segment["id"]}
+            if end > emitted:
+                yield {"type": "transcript.text.delta", "delta": text[emitted:end], "segment_id": segment["id"]}
+                emitted = end
             yield segment
-        if emitted < len(text):
-            yield {"type": "transcript.text.delta", "delta": text[emitted:]}
     else:
-        emitted = 0
         for segment in transcript.segments:
             piece = segment.text.strip()
             start = text.find(piece, emitted) if piece else -1
@@ -162,6 +161,15 @@ def stream_events(document: ResultDocument, response_format: str) -> Iterator[di
                 continue
             yield {"type": "transcript.text.delta", "delta": text[emitted:start + len(piece)]}
             emitted = start + len(piece)
-        if emitted < len(text):
-            yield {"type": "transcript.text.delta", "delta": text[emitted:]}
+    if emitted < len(text):
+        yield {"type": "transcript.text.delta", "delta": text[emitted:]}
     yield {"type": "transcript.text.done", "text": text}
+
+
+def partial_delta(partial: Any, sent: str) -> str:
+    """What a partial transcript adds to the text ``sent`` so far ("" when it adds nothing or is not a
+    continuation of it)."""
+    if not isinstance(partial, Transcript):
+        return ""
+    text = partial.text
+    return text[len(sent):] if len(text) > len(sent) and text.startswith(sent) else ""

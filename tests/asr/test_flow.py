@@ -154,3 +154,31 @@ def test_nothing_to_transcribe() -> None:
     audio = _noise("a", 1.0)
     assert transcribe_inputs(backend, [AsrInput(audio, SpeechRegions("a", ()))])[0].segments == ()
     assert backend.calls == []
+
+
+def test_partial_transcripts_are_time_prefixes_reported_as_pieces_finish() -> None:
+    from qasr_plugins.partials import listening
+
+    first, second = _noise("a", 40.0), _noise("b", 10.0)
+    regions = SpeechRegions("a", (Span(0.0, 2.0), Span(5.0, 10.0), Span(20.0, 23.0), Span(30.0, 38.0)))
+    reported: list[tuple[int, tuple[float, ...]]] = []
+    backend = FakeBackend(AsrLimits(batch_size=1))  # one piece a call, longest first
+    with listening(lambda index, partial: reported.append((index, tuple(s.span.start for s in partial.segments)))):
+        final = transcribe_inputs(backend, [AsrInput(first, regions), AsrInput(second)])
+    # b's one piece (10 s) is decoded first; a's finish 30 s, 5 s, 20 s, 0 s: no time prefix until the last one
+    assert reported == [(1, (0.1,)), (0, (0.1, 5.1, 20.1, 30.1))]
+    assert reported[1][1] == tuple(s.span.start for s in final[0].segments)
+    reported.clear()
+    transcribe_inputs(FakeBackend(), [AsrInput(first, regions)])  # nobody listens: nothing is reported
+    assert reported == []
+
+
+def test_partial_transcripts_grow_in_time_order() -> None:
+    from qasr_plugins.partials import listening
+
+    audio = _noise("a", 40.0)
+    regions = SpeechRegions("a", (Span(0.0, 8.0), Span(10.0, 15.0), Span(20.0, 23.0), Span(30.0, 32.0)))
+    reported: list[tuple[float, ...]] = []
+    with listening(lambda _, partial: reported.append(tuple(s.span.start for s in partial.segments))):
+        transcribe_inputs(FakeBackend(AsrLimits(batch_size=1)), [AsrInput(audio, regions)])
+    assert reported == [(0.1,), (0.1, 10.1), (0.1, 10.1, 20.1), (0.1, 10.1, 20.1, 30.1)]
