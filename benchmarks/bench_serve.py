@@ -126,7 +126,7 @@ def _silence(seconds: float) -> bytes:
     return buffer.getvalue()
 
 
-def _qwen3(workdir: Path, smoke: bool, tokens_per_second: float, batch_size: int) -> Pipeline:
+def _qwen3(workdir: Path, smoke: bool, tokens_per_second: float, batch_size: int | None) -> Pipeline:
     """The ``qwen3_asr`` pipeline on a random-weight Qwen3-ASR-0.6B (tiny with ``smoke``), answers scripted."""
     from bench_qwen3_common import script_decode
     from bench_qwen3_pipeline import _config, build_checkpoint
@@ -136,8 +136,8 @@ def _qwen3(workdir: Path, smoke: bool, tokens_per_second: float, batch_size: int
                              None if smoke else _config("Qwen3-ASR-0.6B.config.json"), "bfloat16")
     os.environ.setdefault("QASR_CACHE", str(workdir / "cache"))
     script_decode(tokens_per_second)
-    return Pipeline.from_config("qwen3_asr", [f"stages.asr.model={model}", "stages.asr.dtype=bfloat16",
-                                              f"stages.asr.batch_size={batch_size}",
+    batching = [] if batch_size is None else [f"stages.asr.batch_size={batch_size}"]
+    return Pipeline.from_config("qwen3_asr", [f"stages.asr.model={model}", "stages.asr.dtype=bfloat16", *batching,
                                               "stages.asr.repetition_threshold=0"], cache=False)
 
 
@@ -179,7 +179,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch-window-ms", type=float, default=20.0)
     parser.add_argument("--max-batch", type=int, default=16)
     parser.add_argument("--tokens-per-second", type=float, default=3.3, help="qwen3: scripted answer length.")
-    parser.add_argument("--batch-size", type=int, default=16, help="qwen3: ASR pieces per decoding batch.")
+    parser.add_argument("--batch-size", type=int, help="qwen3: ASR pieces per decoding batch (default: the "
+                                                       "stage's own, 8).")
     parser.add_argument("--smoke", action="store_true", help="qwen3: tiny models (does it run? timings mean "
                                                              "nothing).")
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/qasr-bench"))
