@@ -39,12 +39,12 @@ class SileroVad(VadStage):
         return f"silero-vad=={version('silero-vad')}" + (" (onnx)" if self.config.onnx else "")
 
     def load(self) -> None:
-        from silero_vad import load_silero_vad
+        import torch
 
-        if self.config.threads:
-            import torch
+        threads = self.config.threads or torch.get_num_threads()
+        from silero_vad import load_silero_vad  # its first import sets torch's threads to 1 for the whole process
 
-            torch.set_num_threads(self.config.threads)
+        torch.set_num_threads(threads)  # so every later stage (ASR, aligner, encoder) keeps the cores
         self._model: Any = load_silero_vad(onnx=self.config.onnx)
 
     def process(self, batch: Sequence[VadInput]) -> list[SpeechRegions]:
