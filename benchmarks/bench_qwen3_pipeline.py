@@ -59,6 +59,7 @@ def main() -> None:
     parser.add_argument("--minutes", type=float, default=10.0)
     parser.add_argument("--tokens-per-second", type=float, default=3.3)
     parser.add_argument("--dtype", choices=("float32", "bfloat16"), default="bfloat16")
+    parser.add_argument("--quantize", choices=("int8",), help="Both stages' quantize setting (needs --dtype float32).")
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--batch-size", type=int, default=8, help="ASR pieces per generate call.")
     parser.add_argument("--asr-config", type=Path, default=_config("Qwen3-ASR-0.6B.config.json"))
@@ -90,7 +91,9 @@ def main() -> None:
     pipeline = Pipeline.from_config("qwen3_asr_aligned", [
         f"stages.asr.model={asr}", f"stages.asr.dtype={args.dtype}", f"stages.asr.batch_size={args.batch_size}",
         "stages.asr.repetition_threshold=0", f"stages.align.model={aligner}", f"stages.align.dtype={args.dtype}",
-        "stages.align.language=en"], cache=False).load()
+        "stages.align.language=en",
+        *([f"stages.asr.quantize={args.quantize}", f"stages.align.quantize={args.quantize}"] if args.quantize else [])],
+        cache=False).load()
     scripted = script_decode(args.tokens_per_second)
     loading = time.perf_counter() - started
     loaded_peak = peak_mb()
@@ -120,7 +123,8 @@ def main() -> None:
     total = sum(s["seconds"] for s in stages)
     segments = document.transcript.segments if document.transcript else ()
     words = sum(len(s.words) for s in segments)
-    summary = {"minutes": args.minutes, "dtype": args.dtype, "threads": args.threads, "smoke": args.smoke,
+    summary = {"minutes": args.minutes, "dtype": args.dtype, "quantize": args.quantize, "threads": args.threads,
+               "smoke": args.smoke,
                "load_s": round(loading, 2), "loaded_rss_mb": round(loaded_peak), "stages": stages,
                "rtf": round(total / audio.duration, 4), "segments": len(segments), "words": words,
                "decoded_tokens": scripted.decoded, "peak_is_per_stage": resettable,
