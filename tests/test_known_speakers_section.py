@@ -119,3 +119,16 @@ def test_a_derived_executor_adopts_the_stages_it_shares(clip: str) -> None:
     tuned.executor.adopt(base.executor)
     assert tuned.executor.stages["vad"] is not base.executor.stages["vad"]  # other settings: its own stage
     assert tuned.executor.stages["asr"] is base.executor.stages["asr"]
+
+
+def test_an_unmatched_speaker_never_takes_an_enrolled_name(clip: str) -> None:
+    from qasr_plugins.stage import IdentificationInput
+    from qasr_plugins.stages.known_speakers import KnownSpeakers
+    from qasr_plugins.testing.dummies import dummy_audio, dummy_diarization
+
+    stage = KnownSpeakers(references={"SPEAKER_01": [clip]})
+    stage.speaker_embeddings = lambda item: {}  # type: ignore[method-assign]
+    stage.match = lambda embeddings: {"SPEAKER_00": "SPEAKER_01"}  # type: ignore[method-assign]
+    diarization = dummy_diarization([("SPEAKER_00", 0.0, 1.0), ("SPEAKER_01", 1.0, 2.0)], uri="a")
+    named = stage.process([IdentificationInput(dummy_audio(2.0, uri="a"), diarization)])[0]
+    assert named.turns.speakers == ("SPEAKER_01", "SPEAKER_01 (not enrolled)")

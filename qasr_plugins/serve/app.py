@@ -22,6 +22,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from sse_starlette import EventSourceResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
@@ -293,9 +294,13 @@ def create_app(pipelines: Mapping[str, Pipeline], *, limits: Limits | None = Non
                               code="not_ready", headers={"Retry-After": str(limits.retry_after)})
         clips = Path(tempfile.mkdtemp(prefix="qasr-serve-"))  # the request's reference clips, if it has any
         try:
-            return await _transcribe(request, clips)
-        finally:
+            response = await _transcribe(request, clips)
+        except BaseException:
             shutil.rmtree(clips, ignore_errors=True)
+            raise
+        if not isinstance(response, EventSourceResponse):  # a stream's run removes them when it ends
+            shutil.rmtree(clips, ignore_errors=True)
+        return response
 
     async def _transcribe(request: Request, clips: Path) -> Response:
         try:
@@ -330,7 +335,8 @@ def create_app(pipelines: Mapping[str, Pipeline], *, limits: Limits | None = Non
         key = (parsed.model, plan.key())
         if parsed.stream:
             return await streamed(lambda listener: state.queue.run(key, executor, audio, limits.request_timeout,
-                                                                   listener), _settled, parsed.response_format)
+                                                                   listener), _settled, parsed.response_format,
+                                  done=lambda: shutil.rmtree(clips, ignore_errors=True))
         return _respond(served, await _settled(state.queue.run(key, executor, audio, limits.request_timeout)), parsed)
 
     async def _settled(run: Awaitable[Outcome]) -> ResultDocument:

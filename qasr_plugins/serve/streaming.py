@@ -28,12 +28,16 @@ Start = Callable[[JobListener], Awaitable[Any]]
 Finish = Callable[[Awaitable[Any]], Awaitable[ResultDocument]]
 
 
-async def streamed(start: Start, finish: Finish, response_format: str) -> EventSourceResponse:
-    """The response of a streamed request, sent from its first progress on."""
+async def streamed(start: Start, finish: Finish, response_format: str,
+                   done: Callable[[], None] | None = None) -> EventSourceResponse:
+    """The response of a streamed request, sent from its first progress on; ``done`` is called when the run ends
+    (whether or not the client is still there), e.g. to remove the request's files."""
     loop = asyncio.get_running_loop()
     partials: asyncio.Queue[Any] = asyncio.Queue()
     run = asyncio.ensure_future(start(lambda _node, partial: loop.call_soon_threadsafe(partials.put_nowait, partial)))
     run.add_done_callback(_retrieve)
+    if done is not None:
+        run.add_done_callback(lambda _: done())
     first = asyncio.ensure_future(partials.get())
     await asyncio.wait({run, first}, return_when=asyncio.FIRST_COMPLETED)
     if not first.done():  # finished (or failed) before any progress: a failure is a plain HTTP error

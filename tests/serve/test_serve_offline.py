@@ -134,6 +134,17 @@ def test_known_speakers_are_named(client, sample_wav: Path, direct: ResultDocume
     assert leftovers(upload_tmp) == []
 
 
+def test_known_speakers_in_a_stream(client, sample_wav: Path, upload_tmp: Path) -> None:
+    clips = _clips(sample_wav)  # the naming node runs after the first deltas: its clips must outlive the response
+    with sample_wav.open("rb") as audio:
+        events = list(client.audio.transcriptions.create(
+            model="offline", file=audio, stream=True, response_format="diarized_json",
+            extra_body={"known_speaker_names": list(clips), "known_speaker_references": list(clips.values())}))
+    assert events[-1].type == "transcript.text.done"
+    assert {e.speaker for e in events if e.type == "transcript.text.segment"} == {"agent", "customer"}
+    assert leftovers(upload_tmp) == []
+
+
 def test_known_speaker_clips_are_checked(base: str, sample_wav: Path, upload_tmp: Path) -> None:
     import numpy as np
 
