@@ -82,7 +82,7 @@ class Qwen3AsrConfig(StageConfig):
 
     @model_validator(mode="after")
     def _quantize_where_supported(self) -> Qwen3AsrConfig:
-        check_quantize(self.quantize, self.dtype, self.device)
+        check_quantize(self.quantize, self.device)
         return self
 
 

@@ -1,50 +1,54 @@
-"""``quantize: int8`` for the Qwen3 stages: dynamic int8 quantization of every linear layer on CPU.
+"""``quantize: int8`` for the Qwen3 stages: int8 linear layers on the CPU.
 
 Every ``nn.Linear`` of the model — the audio encoder's, the decoder's attention and MLP projections and the
-vocabulary projection (``lm_head``; the aligner's timestamp classifier) — is replaced by torch's dynamically
-quantized linear (int8 weights, per-tensor scale; activations quantized on the fly per batch, results in float32).
-Convolutions, norms and the token embedding stay float32. This is torch's ``torch.ao.quantization.quantize_dynamic``
-(deprecated in favour of torchao but working in torch 2.11, CPU only; torchao's int8 paths target GPUs and new
-kernels and are not installed here). It needs float32 weights on the CPU.
+vocabulary projection (``lm_head``; the aligner's timestamp classifier) — is replaced by :class:`Int8Linear`: int8
+weights with one scale per output channel, activations quantized on the fly per call
+(:mod:`qasr_plugins.qwen3.int8`). The rest of the model (convolutions, norms, attention,
+the token embedding) keeps the dtype it was loaded in, so ``dtype: bfloat16`` + ``quantize: int8`` holds bf16
+embeddings and int8 linear weights. Layers are replaced one at a time, so quantizing never holds a float32 copy of
+the whole model, and the tensors left unquantized are copied out of the checkpoint's memory map, so the file's
+pages are released once the float weights are gone.
 """
 
 from __future__ import annotations
 
-import warnings
 from typing import Any, Literal
 
 from qasr_plugins.errors import StageError
 
 Quantize = Literal["int8"]
-QUANTIZE_DESCRIPTION = ("int8: dynamic int8 quantization of every linear layer (encoder, decoder, vocabulary "
-                        "projection); CPU and float32 only. null keeps the weights as loaded.")
+QUANTIZE_DESCRIPTION = ("int8: every linear layer (encoder, decoder, vocabulary projection) with int8 weights "
+                        "(per-channel scales) and dynamically quantized activations; CPU only; the rest of the "
+                        "model keeps 'dtype'. null keeps the weights as loaded.")
 
 
-def check_quantize(quantize: str | None, dtype: str, device: str) -> None:
-    """Raise ``ValueError`` (a config error on ``quantize``) when int8 is asked for off the CPU or with bfloat16."""
-    if quantize is None:
-        return
-    if not device.startswith("cpu"):
+def check_quantize(quantize: str | None, device: str) -> None:
+    """Raise ``ValueError`` (a config error on ``quantize``) when int8 is asked for off the CPU."""
+    if quantize is not None and not device.startswith("cpu"):
         raise ValueError(f"quantize: int8 runs on the CPU only, not on {device!r}. Use device: cpu, or remove "
                          "'quantize' and use dtype: bfloat16 on the GPU")
-    if dtype != "float32":
-        raise ValueError(f"quantize: int8 needs dtype: float32 (got {dtype}); int8 layers compute in float32")
 
 
 def quantize_int8(model: Any) -> Any:
-    """Quantize ``model``'s linear layers to int8 in place and return it.
+    """Replace ``model``'s linear layers by int8 ones in place, one layer at a time, and return it.
 
     Raises:
-        StageError: ``S414`` when the model is not float32 on the CPU.
+        StageError: ``S414`` when the model is not on the CPU.
     """
-    import torch
     from torch import nn
 
-    weights = [p for p in model.parameters() if p.is_floating_point()]
-    if any(p.device.type != "cpu" or p.dtype != torch.float32 for p in weights):
-        raise StageError("int8 quantization needs a float32 model on the CPU", where="quantize", code="S414",
-                         hint="Load the model with dtype: float32 and device: cpu, or remove 'quantize'.")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        torch.ao.quantization.quantize_dynamic(model, {nn.Linear}, dtype=torch.qint8, inplace=True)
+    from qasr_plugins.qwen3.int8 import Int8Linear
+
+    if any(p.device.type != "cpu" for p in model.parameters()):
+        raise StageError("int8 quantization needs a model on the CPU", where="quantize", code="S414",
+                         hint="Load the model with device: cpu, or remove 'quantize'.")
+    linears = [name for name, module in model.named_modules() if type(module) is nn.Linear]
+    for name in linears:
+        parent_name, _, child = name.rpartition(".")
+        parent = model.get_submodule(parent_name) if parent_name else model
+        setattr(parent, child, Int8Linear(getattr(parent, child)))
+    for tensor in (*model.parameters(), *model.buffers()):
+        # A checkpoint loaded by memory map keeps the whole file resident while any tensor still points into it;
+        # own copies of what was not quantized let the replaced layers' pages go.
+        tensor.data = tensor.data.clone()
     return model

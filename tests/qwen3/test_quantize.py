@@ -30,7 +30,8 @@ def pair(tiny_asr: Path):
 
 def test_every_linear_layer_is_int8_including_encoder_and_vocabulary(pair) -> None:
     import torch
-    from torch.ao.nn.quantized.dynamic import Linear as Int8Linear
+
+    from qasr_plugins.qwen3.int8 import Int8Linear
 
     loaded, quantized = pair
     assert isinstance(quantized.lm_head, Int8Linear)
@@ -57,10 +58,10 @@ def test_int8_logits_and_tokens_stay_close_to_float32(pair, clips) -> None:
 
 def test_stages_load_int8_and_run(tiny_asr: Path, tiny_aligner: Path, sample_wav: Path) -> None:
     import torch
-    from torch.ao.nn.quantized.dynamic import Linear as Int8Linear
 
     from qasr_plugins.qwen3.aligner import Qwen3ForcedAligner
     from qasr_plugins.qwen3.asr import Qwen3Asr
+    from qasr_plugins.qwen3.int8 import Int8Linear
 
     audio = load_audio(sample_wav).crop(Span(0.0, 6.0))
     asr = Qwen3Asr(model=str(tiny_asr), quantize="int8", max_new_tokens=4)
@@ -77,7 +78,7 @@ def test_stages_load_int8_and_run(tiny_asr: Path, tiny_aligner: Path, sample_wav
 
 
 @pytest.mark.parametrize(("settings", "message"), [
-    ({"device": "cuda:0"}, "CPU only"), ({"dtype": "bfloat16"}, "float32"), ({"quantize": "int4"}, "int8")])
+    ({"device": "cuda:0"}, "CPU only"), ({"quantize": "int4"}, "int8")])
 def test_int8_is_refused_where_it_cannot_run(settings: dict, message: str) -> None:
     from pydantic import ValidationError
 
@@ -90,11 +91,36 @@ def test_int8_is_refused_where_it_cannot_run(settings: dict, message: str) -> No
     assert Qwen3AsrConfig(device="cuda:0").quantize is None
 
 
-def test_quantizing_a_bfloat16_model_is_a_coded_error(pair) -> None:
+def test_bfloat16_model_keeps_bfloat16_around_int8_layers(tiny_asr: Path, clips) -> None:
+    """A bf16 model quantizes layer by layer: int8 linears, bf16 embedding and norms, bf16 logits close to bf16's."""
+    import torch
+
+    from qasr_plugins.qwen3.int8 import Int8Linear
+    from qasr_plugins.qwen3.loading import load_model
+    from qasr_plugins.qwen3.quantize import quantize_int8
+
+    loaded = load_model(str(tiny_asr), kind="asr", dtype="bfloat16")
+    quantized = quantize_int8(copy.deepcopy(loaded.model))
+    assert isinstance(quantized.lm_head, Int8Linear)
+    assert quantized.get_input_embeddings().weight.dtype == torch.bfloat16
+    inputs = loaded.processor.apply_transcription_request(clips)
+    inputs["input_features"] = inputs["input_features"].to(torch.bfloat16)
+    with torch.inference_mode():
+        exact, int8 = loaded.model(**inputs).logits.float(), quantized(**inputs).logits
+    assert int8.dtype == torch.bfloat16
+    error = ((exact - int8.float()).pow(2).mean() / exact.pow(2).mean()).sqrt().item()
+    assert 0 < error < 0.2
+    assert (exact.argmax(-1) == int8.argmax(-1)).float().mean().item() > 0.9
+
+
+def test_quantizing_a_model_off_the_cpu_is_a_coded_error() -> None:
+    import torch
+
     from qasr_plugins.errors import StageError
     from qasr_plugins.qwen3.quantize import quantize_int8
 
-    loaded, _ = pair
+    model = torch.nn.Sequential(torch.nn.Linear(4, 4, device="meta"))
     with pytest.raises(StageError) as info:
-        quantize_int8(copy.deepcopy(loaded.model).bfloat16())
+        quantize_int8(model)
     assert info.value.code == "S414"
+    assert type(model[0]) is torch.nn.Linear
