@@ -24,8 +24,8 @@ class AlignerConfig(StageConfig):
                                                                "windows are cut at segment boundaries.")
     group_segments: bool = Field(False, description="Align consecutive segments together in one window while "
                                                     "it stays within max_window (fewer calls, gaps included).")
-    batch_size: int = Field(1, ge=1, description="Windows per forward pass. Batches are padded: 1 is fastest "
-                                                 "on CPU; raise it on a GPU.")
+    batch_size: int = Field(1, ge=1, description="Windows per forward pass at most (similar lengths together; "
+                                                 "qwen3.forced_aligner runs long windows alone).")
     repair: bool = Field(True, description="Detect and repair timestamp failures (see docs/alignment.md).")
     realign: bool = Field(True, description="Repair suspect runs by re-aligning them in a smaller window first.")
     max_word_duration: float = Field(3.0, gt=0, le=60, description="Longer words are suspect (s).")

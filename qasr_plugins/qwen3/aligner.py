@@ -35,6 +35,14 @@ AUDIO_PROMPT = "<|audio_start|><|audio_pad|><|audio_end|>"
 TIMESTAMP_PAIR = "<timestamp><timestamp>"
 #: Shorter audio gives the encoder too few frames to place anything.
 MIN_AUDIO = 0.1
+#: Windows padded into one forward pass need an attention mask, and a masked pass costs rows × longest² in attention
+#: memory and time on the CPU: there a batch stays within this many position pairs, so short windows (VAD segments)
+#: share a pass and long ones (minutes of a whole-file transcript) run alone.
+BATCH_POSITION_PAIRS = 2_000_000
+#: Positions per second of audio in the aligner's prompt (the encoder's rate, rounded up) and per unit (its text, at
+#: least one token, and two timestamp slots): an estimate of a window's prompt length.
+POSITIONS_PER_SECOND = 13.0
+POSITIONS_PER_UNIT = 3
 
 
 class Qwen3AlignerConfig(AlignerConfig):
@@ -64,7 +72,7 @@ class Qwen3AlignerConfig(AlignerConfig):
 
     @model_validator(mode="after")
     def _quantize_where_supported(self) -> Qwen3AlignerConfig:
-        check_quantize(self.quantize, self.dtype, self.device)
+        check_quantize(self.quantize, self.device)
         return self
 
 
@@ -128,7 +136,8 @@ class Qwen3AlignerBackend:
         ready = [k for k, r in enumerate(requests) if r.units and r.audio.duration >= MIN_AUDIO]
         if not ready:
             return results
-        milliseconds = self.raw_milliseconds([requests[k] for k in ready])
+        milliseconds = [values for batch in self.batches([requests[k] for k in ready])
+                        for values in self.raw_milliseconds(batch)]
         for k, values in zip(ready, milliseconds, strict=True):
             fixed = fix_monotonic(values)
             offset = requests[k].audio.offset
@@ -136,8 +145,29 @@ class Qwen3AlignerBackend:
                           for i in range(len(requests[k].units))]
         return results
 
+    def batches(self, requests: Sequence[AlignRequest]) -> list[list[AlignRequest]]:
+        """``requests`` in order, cut into forward passes of at most :data:`BATCH_POSITION_PAIRS` padded pairs on
+        the CPU; on an accelerator, all in one pass (``batch_size`` already bounds how many)."""
+        if next(self.model.parameters()).device.type != "cpu":
+            return [list(requests)]
+        batches: list[list[AlignRequest]] = []
+        longest = 0
+        for request in requests:
+            positions = round(request.audio.duration * POSITIONS_PER_SECOND) + POSITIONS_PER_UNIT * len(request.units)
+            if batches and (len(batches[-1]) + 1) * max(longest, positions) ** 2 <= BATCH_POSITION_PAIRS:
+                batches[-1].append(request)
+                longest = max(longest, positions)
+            else:
+                batches.append([request])
+                longest = positions
+        return batches
+
     def raw_milliseconds(self, requests: Sequence[AlignRequest]) -> list[list[float]]:
         """The model's timestamp classes × step, two per unit, before any repair (window-relative)."""
+        return [(logits.argmax(-1).float() * self.step_ms).tolist() for logits in self.slot_logits(requests)]
+
+    def slot_logits(self, requests: Sequence[AlignRequest]) -> list[Any]:
+        """Per request, the timestamp-class logits of its slots (a ``[2 × units, classes]`` tensor), in one pass."""
         import torch
 
         inputs = self.processor(text=[self.prompt(r.units) for r in requests],
@@ -151,5 +181,4 @@ class Qwen3AlignerBackend:
         with torch.inference_mode():
             logits = self.model(**inputs).logits
         slots = inputs["input_ids"] == self.timestamp_id
-        classes = logits.argmax(-1)
-        return [(classes[row][slots[row]].float() * self.step_ms).tolist() for row in range(len(requests))]
+        return [logits[row][slots[row]] for row in range(len(requests))]

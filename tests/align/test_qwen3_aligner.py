@@ -114,6 +114,35 @@ def test_whole_file_and_chunks_give_identical_words(tiny_aligner_stage, speechli
     _assert_nested_and_monotone(whole)
 
 
+def test_batched_windows_give_the_words_of_one_window_per_pass(tiny_aligner, tiny_aligner_stage, speechlike):
+    """Padding windows into one pass changes no timestamp (position ids follow the mask)."""
+    audio = speechlike(20.0, [(1, 4), (5, 9), (11, 14), (15, 19)])
+    segments = (TranscriptSegment(Span(0.8, 4.2), "alpha beta gamma", "en"),
+                TranscriptSegment(Span(4.8, 9.2), "delta epsilon zeta eta", "en"),
+                TranscriptSegment(Span(10.8, 13.0), "theta", "en"),
+                TranscriptSegment(Span(14.8, 19.2), "kappa lambda mu nu xi omicron", "en"))
+    batched = Qwen3ForcedAligner(model=str(tiny_aligner), batch_size=4)
+    one, four = (stage(AlignInput(audio, Transcript("x", segments))) for stage in (tiny_aligner_stage, batched))
+    assert [s.words for s in four.segments] == [s.words for s in one.segments]
+    assert _assert_nested_and_monotone(four) == 14
+
+
+def test_long_windows_are_not_padded_into_one_pass(tiny_aligner_stage, speechlike):
+    from qasr_plugins.alignment.engine import AlignRequest
+    from qasr_plugins.alignment.text import split_units
+
+    audio = speechlike(400.0, [(k + 0.1, k + 0.8) for k in range(400)])
+    words = tuple(split_units(" ".join(["word"] * 30), "en"))
+
+    def request(seconds: float) -> AlignRequest:
+        return AlignRequest(audio.crop(Span(0.0, seconds)), words, "en")
+
+    backend = tiny_aligner_stage.backend
+    short = [request(8.0)] * 6
+    assert [len(b) for b in backend.batches(short)] == [6]
+    assert [len(b) for b in backend.batches([*short, request(150.0), request(150.0)])] == [6, 1, 1]
+
+
 def test_long_segment_is_aligned_in_windows(tiny_aligner, speechlike):
     stage = Qwen3ForcedAligner(model=str(tiny_aligner), max_window=20.0)
     stage.ensure_loaded()

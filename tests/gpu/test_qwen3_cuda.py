@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 torch = pytest.importorskip("torch")
@@ -17,7 +18,7 @@ pytestmark = [pytest.mark.gpu,
 
 from qasr_plugins.audio import load_audio
 from qasr_plugins.stage import AlignInput, AsrInput
-from qasr_plugins.types import Span, SpeechRegions, Transcript, TranscriptSegment
+from qasr_plugins.types import Audio, Span, SpeechRegions, Transcript, TranscriptSegment
 
 
 @pytest.fixture(scope="module")
@@ -54,3 +55,22 @@ def test_qwen3_aligner_on_cuda(tiny_aligner: Path, sample_wav: Path) -> None:
     assert len(timed["cuda"]) == 3
     for cpu, cuda in zip(timed["cpu"], timed["cuda"], strict=True):
         assert abs(cpu.start - cuda.start) <= 0.08 and abs(cpu.end - cuda.end) <= 0.08  # one aligner step
+
+
+def test_qwen3_aligner_batches_every_window_on_cuda(tiny_aligner: Path, sample_wav: Path) -> None:
+    from qasr_plugins.alignment.engine import AlignRequest
+    from qasr_plugins.alignment.text import split_units
+    from qasr_plugins.qwen3.aligner import Qwen3ForcedAligner
+
+    audio = load_audio(sample_wav)
+    stage = Qwen3ForcedAligner(model=str(tiny_aligner), device="cuda", batch_size=4)
+    stage.ensure_loaded()
+    units = tuple(split_units("one two three", "en"))
+    long = Audio("long", np.tile(audio.waveform, 6))
+    requests = [AlignRequest(long.crop(Span(0.0, seconds)), units, "en") for seconds in (5.0, 5.0, 150.0, 150.0)]
+    assert [len(batch) for batch in stage.backend.batches(requests)] == [4]  # the CPU would run each 150 s alone
+    segments = tuple(TranscriptSegment(Span(start, start + 4.0), "hello world again", language="en")
+                     for start in (1.0, 6.0, 11.0, 16.0))
+    words = stage(AlignInput(audio, Transcript("sample", segments))).words()
+    assert len(words) == 12 and all(w.span is not None for w in words)
+    stage.close()
