@@ -113,6 +113,7 @@ def main() -> None:
     parser.add_argument("--cases", default="30s,10min")
     parser.add_argument("--repeat", type=int, default=1, help="Runs per case (the fastest counts).")
     parser.add_argument("--realign", action="store_true", help="Re-align suspect runs (extra model calls).")
+    parser.add_argument("--quantize", choices=("int8",), help="Our stage's quantize setting.")
     parser.add_argument("--output", type=Path)
     args = parser.parse_args()
 
@@ -147,7 +148,7 @@ def main() -> None:
                       "windows": [[w.span.start, w.span.end] for w in windows], "texts": texts})
 
     stage = Qwen3ForcedAligner(model=str(checkpoint), dtype=args.dtype, threads=args.threads, language="en",
-                               realign=args.realign, batch_size=args.batch_size)
+                               realign=args.realign, batch_size=args.batch_size, quantize=args.quantize)
     started = time.perf_counter()
     stage.ensure_loaded()
     load_seconds = time.perf_counter() - started
@@ -195,7 +196,8 @@ def main() -> None:
         rows.append(row)
         print(f"{name:<7} {row['words']:>5} {row['windows']:>7} {row['ours_s']:>8.2f} {row['ours_rtf']:>9.4f} "
               f"{row['official_s']:>10.2f} {row['official_rtf']:>12.4f} {row['speedup']:>7.2f}x")
-    result = {"dtype": args.dtype, "threads": args.threads, "realign": args.realign, "batch_size": args.batch_size,
+    result = {"dtype": args.dtype, "quantize": args.quantize, "threads": args.threads, "realign": args.realign,
+              "batch_size": args.batch_size,
               "repeat": args.repeat,
               "torch": torch.__version__,
               "load_seconds_ours": load_seconds, "rows": rows}

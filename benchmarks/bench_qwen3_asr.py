@@ -59,7 +59,8 @@ def worker_qasr(args: argparse.Namespace, audio: np.ndarray, regions: list[tuple
 
     started = time.perf_counter()
     stage = Qwen3Asr(model=str(args.checkpoint), dtype=args.dtype, batch_size=args.batch_size,
-                     max_new_tokens=args.max_new_tokens, repetition_threshold=0)
+                     max_new_tokens=args.max_new_tokens, repetition_threshold=0,
+                     quantize="int8" if args.worker == "qasr-int8" else None)
     stage.ensure_loaded()
     scripted = script_decode(args.tokens_per_second)
     loaded = time.perf_counter()
@@ -102,7 +103,7 @@ def worker_official(args: argparse.Namespace, audio: np.ndarray, regions: list[t
             "decoded_tokens": scripted.decoded, "generate_calls": scripted.calls}
 
 
-WORKERS = {"qasr": worker_qasr, "naive": worker_naive, "official": worker_official}
+WORKERS = {"qasr": worker_qasr, "qasr-int8": worker_qasr, "naive": worker_naive, "official": worker_official}
 
 
 def run_worker(args: argparse.Namespace) -> None:
@@ -137,17 +138,18 @@ def settle(limit: float, patience: float) -> float:
 
 
 def print_ratios(results: list[dict], allowed: bool, limit: float) -> None:
-    """How much faster ``qasr`` is than each other method, when the runs can be compared."""
-    ours = next((r for r in results if r["method"] == "qasr"), None)
-    others = [r for r in results if r["method"] != "qasr"]
-    if ours is None or not others:
+    """How much faster each ``qasr`` method is than each method before it in the run, when runs can be compared."""
+    pairs = [(ours, other) for ours in results if ours["method"].startswith("qasr")
+             for other in results if other is not ours and (not other["method"].startswith("qasr")
+                                                            or results.index(other) < results.index(ours))]
+    if not pairs:
         return
     if not allowed:
         print(f"no speed ratios: the machine was busy (1-minute load average above {limit:g} before a method; "
               "rerun on an idle machine or pass --allow-busy)")
         return
-    for other in others:
-        print(f"qasr vs {other['method']}: {other['run_s'] / ours['run_s']:.2f}x")
+    for ours, other in pairs:
+        print(f"{ours['method']} vs {other['method']}: {other['run_s'] / ours['run_s']:.2f}x")
 
 
 def main() -> None:
@@ -159,7 +161,9 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=8)
     parser.add_argument("--dtype", choices=("float32", "bfloat16"), default="bfloat16")
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 1)
-    parser.add_argument("--methods", default="qasr,naive,official")
+    parser.add_argument("--methods", default="qasr,qasr-int8,naive,official",
+                        help="Comma-separated, run in this order: qasr (the stage as configured), qasr-int8 (the "
+                             "same with quantize: int8), naive (one generate per segment), official (qwen-asr).")
     parser.add_argument("--config", type=Path, default=DEFAULT_CONFIG)
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/qasr-bench"))
     parser.add_argument("--official-python", default=str(HERE.parent / ".refenv" / "bin" / "python"))

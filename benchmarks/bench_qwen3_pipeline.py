@@ -4,7 +4,9 @@ Real-size Qwen3-ASR-0.6B and Qwen3-ForcedAligner-0.6B models built from the rele
 ``--aligner-config``; default ``/work/shared/reference/qwen3/``, else ``benchmarks/configs/``) with random weights,
 run as users run the pipeline on ``--minutes`` of audio (pyannote's 30 s sample tiled). Random weights never stop,
 so the ASR's answers end by a scripted end token at ``--tokens-per-second`` × the segment's length
-(:mod:`bench_qwen3_common`); their text is random, so the aligner is told the language (``en``).
+(:mod:`bench_qwen3_common`); their text is random, so the aligner is told the language (``en``). The aligner's QC
+re-aligns suspect runs only with ``--realign``: random weights make nearly every run suspect (re-aligning then
+doubles the aligner's work), a trained model rarely does — as in ``bench_qwen3_aligner.py``.
 
 Prints, per stage, its real-time factor (stage time / recording length) and its peak resident memory (the
 process's high-water mark, reset before each stage where Linux allows it), plus loading time and the whole
@@ -12,6 +14,7 @@ run's peak. The stage cache is off.
 
     .venv/bin/python benchmarks/bench_qwen3_pipeline.py --minutes 10
     .venv/bin/python benchmarks/bench_qwen3_pipeline.py --minutes 0.5 --smoke   # tiny models: does it run?
+    .venv/bin/python benchmarks/bench_qwen3_pipeline.py --profile --set stages.align.batch_size=4   # time split
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 from bench_qwen3_common import REFERENCE, load_average, peak_mb, recording, script_decode
+from qwen3_profile import ModelProfile, stage_model
 
 CONFIGS = HERE / "configs"
 
@@ -66,6 +70,14 @@ def main() -> None:
     parser.add_argument("--aligner-config", type=Path, default=_config("Qwen3-ForcedAligner-0.6B.config.json"))
     parser.add_argument("--smoke", action="store_true", help="Tiny models instead of real-size ones (checks that "
                                                              "the benchmark runs; its timings mean nothing).")
+    parser.add_argument("--realign", action="store_true", help="Let the aligner's QC re-align suspect runs (extra "
+                                                               "model calls on nearly every segment here).")
+    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                        help="A pipeline setting on top of the benchmark's (repeatable), e.g. "
+                             "stages.align.batch_size=4.")
+    parser.add_argument("--profile", action="store_true", help="Also split each Qwen3 stage's time into audio "
+                                                               "encoder, decoder prefill, decode steps, output head "
+                                                               "and the rest (forward hooks; adds no work).")
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/qasr-bench"))
     parser.add_argument("--output", type=Path, help="Write the results as JSON here.")
     args = parser.parse_args()
@@ -91,14 +103,17 @@ def main() -> None:
     pipeline = Pipeline.from_config("qwen3_asr_aligned", [
         f"stages.asr.model={asr}", f"stages.asr.dtype={args.dtype}", f"stages.asr.batch_size={args.batch_size}",
         "stages.asr.repetition_threshold=0", f"stages.align.model={aligner}", f"stages.align.dtype={args.dtype}",
-        "stages.align.language=en",
-        *([f"stages.asr.quantize={args.quantize}", f"stages.align.quantize={args.quantize}"] if args.quantize else [])],
-        cache=False).load()
+        "stages.align.language=en", f"stages.align.realign={str(args.realign).lower()}",
+        *([f"stages.asr.quantize={args.quantize}", f"stages.align.quantize={args.quantize}"] if args.quantize else []),
+        *args.overrides], cache=False).load()
     scripted = script_decode(args.tokens_per_second)
     loading = time.perf_counter() - started
     loaded_peak = peak_mb()
 
     from qasr_plugins.audio import load_audio
+
+    profiles = {node: ModelProfile(stage_model(pipeline.executor.stages[node]))
+                for node in ("asr", "align")} if args.profile else {}
 
     audio = load_audio(wav)
     peaks: dict[str, float] = {}
@@ -120,11 +135,14 @@ def main() -> None:
     stages = [{"node": r.node, "name": r.name, "seconds": round(r.wall_time, 3),
                "rtf": round(r.wall_time / audio.duration, 4), "peak_rss_mb": round(peaks.get(r.node, 0.0))}
               for r in document.provenance]
+    for stage in stages:
+        if stage["node"] in profiles:
+            stage["split"] = profiles[stage["node"]].split(stage["seconds"])
     total = sum(s["seconds"] for s in stages)
     segments = document.transcript.segments if document.transcript else ()
     words = sum(len(s.words) for s in segments)
     summary = {"minutes": args.minutes, "dtype": args.dtype, "quantize": args.quantize, "threads": args.threads,
-               "smoke": args.smoke,
+               "smoke": args.smoke, "realign": args.realign, "settings": args.overrides,
                "load_s": round(loading, 2), "loaded_rss_mb": round(loaded_peak), "stages": stages,
                "rtf": round(total / audio.duration, 4), "segments": len(segments), "words": words,
                "decoded_tokens": scripted.decoded, "peak_is_per_stage": resettable,
@@ -134,6 +152,9 @@ def main() -> None:
     for stage in stages:
         print(f"  {stage['node']:6s} {stage['name']:22s} RTF {stage['rtf']:.4f}  {stage['seconds']:8.2f} s  "
               f"peak RSS {stage['peak_rss_mb']:.0f} MB")
+        for part, figures in stage.get("split", {}).items():
+            counts = f"  {figures['calls']} calls, {figures['positions']} positions" if "calls" in figures else ""
+            print(f"         {part:8s} {figures['seconds']:8.2f} s  {100 * figures['share']:5.1f} %{counts}")
     print(f"  total  RTF {summary['rtf']:.4f}; 1-minute load average {load_before:.1f}→{load_average():.1f}"
           + ("" if resettable else " (peaks are the process's, not per stage)"))
     if args.output:
