@@ -6,15 +6,22 @@ weights with one scale per output channel, activations quantized on the fly per 
 (:mod:`qasr_plugins.qwen3.int8`). The rest of the model (convolutions, norms, attention,
 the token embedding) keeps the dtype it was loaded in, so ``dtype: bfloat16`` + ``quantize: int8`` holds bf16
 embeddings and int8 linear weights. Layers are replaced one at a time, so quantizing never holds a float32 copy of
-the whole model, and the tensors left unquantized are copied out of the checkpoint's memory map, so the file's
-pages are released once the float weights are gone.
+the whole model; each replaced layer's pages of a memory-mapped checkpoint are given back as it goes, and the tensors
+left unquantized are copied out of the map, so the file's pages are all released at the end.
 """
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
+import mmap
+from pathlib import Path
 from typing import Any, Literal
 
 from qasr_plugins.errors import StageError
+
+#: ``madvise`` advice: drop the pages; a private file mapping re-reads them from the file if touched again.
+_MADV_DONTNEED = 4
 
 Quantize = Literal["int8"]
 QUANTIZE_DESCRIPTION = ("int8: every linear layer (encoder, decoder, vocabulary projection) with int8 weights "
@@ -43,12 +50,47 @@ def quantize_int8(model: Any) -> Any:
         raise StageError("int8 quantization needs a model on the CPU", where="quantize", code="S414",
                          hint="Load the model with device: cpu, or remove 'quantize'.")
     linears = [name for name, module in model.named_modules() if type(module) is nn.Linear]
+    mapped = _checkpoint_mappings()
     for name in linears:
         parent_name, _, child = name.rpartition(".")
         parent = model.get_submodule(parent_name) if parent_name else model
-        setattr(parent, child, Int8Linear(getattr(parent, child)))
+        linear = getattr(parent, child)
+        setattr(parent, child, Int8Linear(linear))
+        _drop_pages(linear.weight, mapped)
     for tensor in (*model.parameters(), *model.buffers()):
         # A checkpoint loaded by memory map keeps the whole file resident while any tensor still points into it;
         # own copies of what was not quantized let the replaced layers' pages go.
         tensor.data = tensor.data.clone()
     return model
+
+
+def _checkpoint_mappings() -> list[tuple[int, int]]:
+    """Address ranges of this process's private memory maps of ``*.safetensors`` files (Linux; else none)."""
+    try:
+        maps = Path("/proc/self/maps").read_text()
+    except OSError:
+        return []
+    ranges = []
+    for line in maps.splitlines():
+        fields = line.split()
+        if len(fields) >= 6 and fields[-1].endswith(".safetensors") and fields[1].endswith("p"):
+            start, end = (int(address, 16) for address in fields[0].split("-"))
+            ranges.append((start, end))
+    return ranges
+
+
+def _drop_pages(weight: Any, mapped: list[tuple[int, int]]) -> None:
+    """Return the resident pages of a replaced weight that lies in a checkpoint's private file map.
+
+    Only whole pages inside the weight are dropped; the map is of an unmodified file, so a page touched again (a
+    tied weight) is read back from the file, unchanged. Anything else (memory not mapped from a checkpoint) is
+    left alone.
+    """
+    start = weight.data_ptr()
+    end = start + weight.numel() * weight.element_size()
+    if not any(low <= start and end <= high for low, high in mapped):
+        return
+    madvise = getattr(ctypes.CDLL(ctypes.util.find_library("c")), "madvise", None)
+    first, last = -(-start // mmap.PAGESIZE) * mmap.PAGESIZE, end // mmap.PAGESIZE * mmap.PAGESIZE
+    if madvise is not None and last > first:
+        madvise(ctypes.c_void_p(first), ctypes.c_size_t(last - first), _MADV_DONTNEED)

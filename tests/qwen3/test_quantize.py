@@ -124,3 +124,42 @@ def test_quantizing_a_model_off_the_cpu_is_a_coded_error() -> None:
         quantize_int8(model)
     assert info.value.code == "S414"
     assert type(model[0]) is torch.nn.Linear
+
+
+def _resident_file_kib() -> int:
+    status = Path("/proc/self/status").read_text()
+    return int(next(line for line in status.splitlines() if line.startswith("RssFile:")).split()[1])
+
+
+def test_dropping_a_replaced_weight_keeps_the_file_mapped_data_intact(tmp_path: Path) -> None:
+    """Pages given back from a checkpoint's private map read back unchanged; memory outside any map is untouched."""
+    import torch
+
+    from qasr_plugins.qwen3.quantize import _checkpoint_mappings, _drop_pages
+
+    values = np.arange(4 * 1024 * 1024, dtype=np.float32)
+    path = tmp_path / "model.safetensors"
+    values.tofile(path)
+    mapped_array = np.memmap(path, dtype=np.float32, mode="c")
+    weight = torch.from_numpy(mapped_array)
+    assert torch.equal(weight, torch.from_numpy(values))  # every page read, so resident
+    ranges = _checkpoint_mappings()
+    assert any(low <= weight.data_ptr() < high for low, high in ranges)
+    before = _resident_file_kib()
+    _drop_pages(weight, ranges)
+    assert before - _resident_file_kib() > 12 * 1024  # most of the 16 MiB given back
+    assert np.array_equal(weight.numpy(), values)
+    anonymous = torch.from_numpy(values.copy())
+    _drop_pages(anonymous, ranges)
+    assert np.array_equal(anonymous.numpy(), values)
+
+
+def test_a_tied_embedding_survives_quantizing_its_vocabulary_projection(tiny_asr: Path) -> None:
+    import torch
+
+    from qasr_plugins.qwen3.loading import load_model
+    from qasr_plugins.qwen3.quantize import quantize_int8
+
+    exact = load_model(str(tiny_asr), kind="asr", dtype="bfloat16").model
+    quantized = quantize_int8(load_model(str(tiny_asr), kind="asr", dtype="bfloat16").model)
+    assert torch.equal(quantized.get_input_embeddings().weight, exact.get_input_embeddings().weight)
