@@ -14,7 +14,7 @@ run's peak. The stage cache is off.
 
     .venv/bin/python benchmarks/bench_qwen3_pipeline.py --minutes 10
     .venv/bin/python benchmarks/bench_qwen3_pipeline.py --minutes 0.5 --smoke   # tiny models: does it run?
-    .venv/bin/python benchmarks/bench_qwen3_pipeline.py --profile --set stages.align.batch_size=4   # time split
+    .venv/bin/python benchmarks/bench_qwen3_pipeline.py --profile --set stages.asr.batch_size=16   # time split
 """
 
 from __future__ import annotations
@@ -63,7 +63,7 @@ def main() -> None:
     parser.add_argument("--minutes", type=float, default=10.0)
     parser.add_argument("--tokens-per-second", type=float, default=3.3)
     parser.add_argument("--dtype", choices=("float32", "bfloat16"), default="bfloat16")
-    parser.add_argument("--quantize", choices=("int8",), help="Both stages' quantize setting (needs --dtype float32).")
+    parser.add_argument("--quantize", choices=("int8",), help="Both stages' quantize setting.")
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--batch-size", type=int, default=8, help="ASR pieces per generate call.")
     parser.add_argument("--asr-config", type=Path, default=_config("Qwen3-ASR-0.6B.config.json"))

@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import functools
 import mmap
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal
 
@@ -90,7 +92,13 @@ def _drop_pages(weight: Any, mapped: list[tuple[int, int]]) -> None:
     end = start + weight.numel() * weight.element_size()
     if not any(low <= start and end <= high for low, high in mapped):
         return
-    madvise = getattr(ctypes.CDLL(ctypes.util.find_library("c")), "madvise", None)
+    madvise = _madvise()
     first, last = -(-start // mmap.PAGESIZE) * mmap.PAGESIZE, end // mmap.PAGESIZE * mmap.PAGESIZE
     if madvise is not None and last > first:
         madvise(ctypes.c_void_p(first), ctypes.c_size_t(last - first), _MADV_DONTNEED)
+
+
+@functools.cache
+def _madvise() -> Callable[..., int] | None:
+    """The C library's ``madvise``, looked up once (``None`` where there is none)."""
+    return getattr(ctypes.CDLL(ctypes.util.find_library("c")), "madvise", None)
