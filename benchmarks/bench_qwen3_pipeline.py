@@ -74,7 +74,7 @@ def main() -> None:
                                                                "model calls on nearly every segment here).")
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                         help="A pipeline setting on top of the benchmark's (repeatable), e.g. "
-                             "stages.align.batch_size=4.")
+                             "stages.asr.batch_size=16.")
     parser.add_argument("--profile", action="store_true", help="Also split each Qwen3 stage's time into audio "
                                                                "encoder, decoder prefill, decode steps, output head "
                                                                "and the rest (forward hooks; adds no work).")
