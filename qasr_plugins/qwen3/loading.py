@@ -134,6 +134,8 @@ def load_model(model: str, *, kind: Kind, revision: str | None = None, cache_dir
     import torch
     from transformers import AutoProcessor, Qwen3ASRForConditionalGeneration, Qwen3ASRForTokenClassification
 
+    from qasr_plugins.qwen3.encoder import bound_audio_encoder
+
     if dtype not in _DTYPES:
         raise ConfigError(f"unknown dtype {dtype!r}", where="dtype", code="C141",
                          hint=f"Use one of {', '.join(_DTYPES)}.")
@@ -163,4 +165,5 @@ def load_model(model: str, *, kind: Kind, revision: str | None = None, cache_dir
                          code="S406",
                          hint="Re-download or re-convert the checkpoint.") from exc
     network.to(device).eval()
+    bound_audio_encoder(network)
     return LoadedModel(network, processor, checkpoint, source)
