@@ -1,34 +1,32 @@
-"""``quantize: int8`` for the Qwen3 stages: int8 linear layers on the CPU.
+"""``quantize: int8`` for the Qwen3 stages: int8 weights on the CPU.
 
 Every ``nn.Linear`` of the model — the audio encoder's, the decoder's attention and MLP projections and the
 vocabulary projection (``lm_head``; the aligner's timestamp classifier) — is replaced by :class:`Int8Linear`: int8
-weights with one scale per output channel, activations quantized on the fly per call
-(:mod:`qasr_plugins.qwen3.int8`). The rest of the model (convolutions, norms, attention,
-the token embedding) keeps the dtype it was loaded in, so ``dtype: bfloat16`` + ``quantize: int8`` holds bf16
-embeddings and int8 linear weights. Layers are replaced one at a time, so quantizing never holds a float32 copy of
-the whole model; each replaced layer's pages of a memory-mapped checkpoint are given back as it goes, and the tensors
-left unquantized are copied out of the map, so the file's pages are all released at the end.
+weights with one scale per output channel, activations quantized on the fly per call; the token embedding by
+:class:`Int8Embedding`: int8 rows with one scale each (:mod:`qasr_plugins.qwen3.int8`). The rest of the model
+(convolutions, norms, attention) keeps the dtype it was loaded in. Layers are replaced one at a time, so quantizing
+never holds a float32 copy of the whole model; each replaced layer's pages of a memory-mapped checkpoint are given
+back as it goes, and the tensors left unquantized are copied out of the map, so the file's pages are all released at
+the end.
 """
 
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
-import functools
 import mmap
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal
 
 from qasr_plugins.errors import StageError
+from qasr_plugins.memory import libc, return_freed_memory
 
 #: ``madvise`` advice: drop the pages; a private file mapping re-reads them from the file if touched again.
 _MADV_DONTNEED = 4
 
 Quantize = Literal["int8"]
 QUANTIZE_DESCRIPTION = ("int8: every linear layer (encoder, decoder, vocabulary projection) with int8 weights "
-                        "(per-channel scales) and dynamically quantized activations; CPU only; the rest of the "
-                        "model keeps 'dtype'. null keeps the weights as loaded.")
+                        "(per-channel scales) and dynamically quantized activations, and int8 token embeddings; "
+                        "CPU only; the rest of the model keeps 'dtype'. null keeps the weights as loaded.")
 
 
 def check_quantize(quantize: str | None, device: str) -> None:
@@ -46,23 +44,27 @@ def quantize_int8(model: Any) -> Any:
     """
     from torch import nn
 
-    from qasr_plugins.qwen3.int8 import Int8Linear
+    from qasr_plugins.qwen3.int8 import Int8Embedding, Int8Linear
 
     if any(p.device.type != "cpu" for p in model.parameters()):
         raise StageError("int8 quantization needs a model on the CPU", where="quantize", code="S414",
                          hint="Load the model with device: cpu, or remove 'quantize'.")
-    linears = [name for name, module in model.named_modules() if type(module) is nn.Linear]
+    replacements = {nn.Linear: Int8Linear, nn.Embedding: Int8Embedding}
+    # Linear layers first: a vocabulary projection tied to the embedding reads its weight before that is replaced.
+    layers = sorted(((name, replacements[type(module)]) for name, module in model.named_modules()
+                     if type(module) in replacements), key=lambda layer: layer[1] is Int8Embedding)
     mapped = _checkpoint_mappings()
-    for name in linears:
+    for name, replacement in layers:
         parent_name, _, child = name.rpartition(".")
         parent = model.get_submodule(parent_name) if parent_name else model
-        linear = getattr(parent, child)
-        setattr(parent, child, Int8Linear(linear))
-        _drop_pages(linear.weight, mapped)
+        layer = getattr(parent, child)
+        setattr(parent, child, replacement(layer))
+        _drop_pages(layer.weight, mapped)
     for tensor in (*model.parameters(), *model.buffers()):
         # A checkpoint loaded by memory map keeps the whole file resident while any tensor still points into it;
         # own copies of what was not quantized let the replaced layers' pages go.
         tensor.data = tensor.data.clone()
+    return_freed_memory()
     return model
 
 
@@ -92,13 +94,8 @@ def _drop_pages(weight: Any, mapped: list[tuple[int, int]]) -> None:
     end = start + weight.numel() * weight.element_size()
     if not any(low <= start and end <= high for low, high in mapped):
         return
-    madvise = _madvise()
+    madvise = getattr(libc(), "madvise", None)
     first, last = -(-start // mmap.PAGESIZE) * mmap.PAGESIZE, end // mmap.PAGESIZE * mmap.PAGESIZE
     if madvise is not None and last > first:
         madvise(ctypes.c_void_p(first), ctypes.c_size_t(last - first), _MADV_DONTNEED)
 
-
-@functools.cache
-def _madvise() -> Callable[..., int] | None:
-    """The C library's ``madvise``, looked up once (``None`` where there is none)."""
-    return getattr(ctypes.CDLL(ctypes.util.find_library("c")), "madvise", None)

@@ -28,16 +28,46 @@ def pair(tiny_asr: Path):
     return loaded, quantize_int8(copy.deepcopy(loaded.model))
 
 
-def test_every_linear_layer_is_int8_including_encoder_and_vocabulary(pair) -> None:
+def test_every_linear_layer_and_the_embedding_are_int8(pair) -> None:
     import torch
 
-    from qasr_plugins.qwen3.int8 import Int8Linear
+    from qasr_plugins.qwen3.int8 import Int8Embedding, Int8Linear
 
     loaded, quantized = pair
     assert isinstance(quantized.lm_head, Int8Linear)
+    assert isinstance(quantized.get_input_embeddings(), Int8Embedding)
     assert any(isinstance(m, Int8Linear) for m in quantized.model.audio_tower.modules())
-    assert not any(type(m) is torch.nn.Linear for m in quantized.modules())
+    assert not any(type(m) in (torch.nn.Linear, torch.nn.Embedding) for m in quantized.modules())
     assert any(type(m) is torch.nn.Linear for m in loaded.model.modules())
+
+
+def test_rows_quantized_in_blocks_equal_the_whole_matrix_quantized_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    import torch
+
+    from qasr_plugins.qwen3 import int8
+
+    weight = torch.randn(1000, 48, dtype=torch.bfloat16) * torch.logspace(-3, 1, 1000)[:, None].bfloat16()
+    scales = (weight.float().abs().amax(dim=1) / 127.0).double()
+    whole = torch.quantize_per_channel(weight.float(), scales, torch.zeros(1000, dtype=torch.long), 0, torch.qint8)
+    monkeypatch.setattr(int8, "ROWS_PER_BLOCK", 96)
+    blocks = int8.quantize_rows(weight)
+    assert torch.equal(blocks.int_repr(), whole.int_repr())
+    assert torch.equal(blocks.q_per_channel_scales(), whole.q_per_channel_scales())
+
+
+def test_int8_embedding_rows_are_within_half_a_step_of_the_originals() -> None:
+    import torch
+
+    from qasr_plugins.qwen3.int8 import Int8Embedding
+
+    embedding = torch.nn.Embedding(300, 64).to(torch.bfloat16)
+    quantized = Int8Embedding(embedding)
+    ids = torch.tensor([[0, 5, 299], [7, 7, 1]])
+    exact, approximate = embedding(ids).float(), quantized(ids)
+    assert approximate.dtype == torch.bfloat16 and approximate.shape == exact.shape
+    step = embedding.weight.float().abs().amax(dim=1)[ids] / 127.0
+    assert ((approximate.float() - exact).abs() <= step[..., None] * 0.51 + exact.abs() / 128).all()
+    assert not torch.equal(approximate.float(), exact)
 
 
 def test_int8_logits_and_tokens_stay_close_to_float32(pair, clips) -> None:
@@ -92,7 +122,8 @@ def test_int8_is_refused_where_it_cannot_run(settings: dict, message: str) -> No
 
 
 def test_bfloat16_model_keeps_bfloat16_around_int8_layers(tiny_asr: Path, clips) -> None:
-    """A bf16 model quantizes layer by layer: int8 linears, bf16 embedding and norms, bf16 logits close to bf16's."""
+    """A bf16 model quantizes layer by layer: int8 linears and embedding, bf16 norms and embeddings out, bf16 logits
+    close to bf16's."""
     import torch
 
     from qasr_plugins.qwen3.int8 import Int8Linear
@@ -102,7 +133,7 @@ def test_bfloat16_model_keeps_bfloat16_around_int8_layers(tiny_asr: Path, clips)
     loaded = load_model(str(tiny_asr), kind="asr", dtype="bfloat16")
     quantized = quantize_int8(copy.deepcopy(loaded.model))
     assert isinstance(quantized.lm_head, Int8Linear)
-    assert quantized.get_input_embeddings().weight.dtype == torch.bfloat16
+    assert quantized.get_input_embeddings()(torch.tensor([1, 2])).dtype == torch.bfloat16
     inputs = loaded.processor.apply_transcription_request(clips)
     inputs["input_features"] = inputs["input_features"].to(torch.bfloat16)
     with torch.inference_mode():
@@ -154,7 +185,7 @@ def test_dropping_a_replaced_weight_keeps_the_file_mapped_data_intact(tmp_path: 
     assert np.array_equal(anonymous.numpy(), values)
 
 
-def test_a_tied_embedding_survives_quantizing_its_vocabulary_projection(tiny_asr: Path) -> None:
+def test_a_tied_embedding_and_its_vocabulary_projection_read_the_same_int8_rows(tiny_asr: Path) -> None:
     import torch
 
     from qasr_plugins.qwen3.loading import load_model
@@ -162,4 +193,8 @@ def test_a_tied_embedding_survives_quantizing_its_vocabulary_projection(tiny_asr
 
     exact = load_model(str(tiny_asr), kind="asr", dtype="bfloat16").model
     quantized = quantize_int8(load_model(str(tiny_asr), kind="asr", dtype="bfloat16").model)
-    assert torch.equal(quantized.get_input_embeddings().weight, exact.get_input_embeddings().weight)
+    embedding = quantized.get_input_embeddings()
+    projection, _ = torch.ops.quantized.linear_unpack(quantized.lm_head._packed)
+    assert torch.equal(projection.int_repr(), embedding._values)
+    ids = torch.arange(exact.get_input_embeddings().num_embeddings)
+    assert torch.allclose(embedding(ids).float(), exact.get_input_embeddings()(ids).float(), atol=0.02, rtol=0.02)
