@@ -16,6 +16,7 @@ from qasr_plugins.cache import RecordingId, StageCache, node_key, output_digest,
 from qasr_plugins.document import AudioInfo, ResultDocument
 from qasr_plugins.errors import InputError, QasrError, StageError
 from qasr_plugins.graph import NodeSpec, PipelineSpec
+from qasr_plugins.memory import return_freed_memory
 from qasr_plugins.partials import listening
 from qasr_plugins.stage import KINDS, Stage, Writer
 from qasr_plugins.types import Audio, StageRecord
@@ -49,7 +50,10 @@ class Executor:
         self.load_failure: QasrError | None = None
 
     def load(self) -> None:
-        """Load every stage's models now (otherwise they load on first use)."""
+        """Load every stage's models now (otherwise they load on first use). With ``run.release_models`` nothing
+        loads here: each stage loads when its node runs and is released after it, one at a time."""
+        if self.spec.release_models:
+            return
         for node in self.spec.nodes:
             self._load(node)
 
@@ -152,6 +156,9 @@ class Executor:
             results, seconds = self._run_node(node, [(i, audios[i], values[i]) for i in todo], failures,
                                               on_partial) if todo else ({}, {})
             self._store(node, results, keys)
+            if self.spec.release_models:
+                self.stages[node.name].release()
+                return_freed_memory()
             for index in alive:
                 if index in hits:
                     values[index][node.name] = hits[index]

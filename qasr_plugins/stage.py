@@ -132,6 +132,8 @@ class Stage(Configured, ABC, Generic[In, Out]):
     def __init__(self, config: StageConfig | None = None, **settings: Any) -> None:
         super().__init__(config, **settings)
         self._loaded = False
+        #: The instance's attributes before :meth:`ensure_loaded` loaded it: what :meth:`release` restores.
+        self._unloaded_state: dict[str, Any] | None = None
 
     @classmethod
     def provides(cls, config: StageConfig) -> frozenset[str]:
@@ -166,11 +168,24 @@ class Stage(Configured, ABC, Generic[In, Out]):
             StageError: ``S410`` when a module it imports is not installed (naming the extra that installs it).
         """
         if not self._loaded:
+            unloaded = dict(vars(self))
             try:
                 self.load()
             except ModuleNotFoundError as exc:
                 raise missing_library(type(self).__name__, self.libraries, [exc.name or str(exc)]) from exc
             self._loaded = True
+            self._unloaded_state = unloaded
+
+    def release(self) -> None:
+        """Undo :meth:`ensure_loaded`: :meth:`close`, then drop every attribute loading set or changed (models,
+        processors, anything made since), so their memory can go; the next use loads again. A stage loaded another
+        way (e.g. a model handed to it) is left as it is."""
+        if not self._loaded or self._unloaded_state is None:
+            return
+        self.close()
+        unloaded = self._unloaded_state
+        vars(self).clear()
+        vars(self).update(unloaded)
 
     def load(self) -> None:
         """Load models and other heavy resources. Called once, before the first :meth:`process`."""

@@ -12,7 +12,7 @@ TOP_LEVEL_KEYS = frozenset({"name", "description", "graph", "stages", "outputs",
 NODE_KEYS = frozenset({"kind", "stage", "inputs"})
 GIVEN_KEYS = frozenset({"part", "provides"})
 OUTPUT_KEYS = frozenset({"formats", "writers", "transcript"})
-RUN_KEYS = frozenset({"batch_files"})
+RUN_KEYS = frozenset({"batch_files", "release_models"})
 
 
 @dataclass(frozen=True)

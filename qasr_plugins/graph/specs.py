@@ -75,6 +75,9 @@ class PipelineSpec:
     config: Mapping[str, Any]
     transcript_node: str | None
     batch_files: int = 4
+    #: Release each stage's models after its node has run on a batch (and load them again for the next batch), so
+    #: only one stage's models are in memory at a time.
+    release_models: bool = False
     source: str = ""
     given: tuple[GivenSpec, ...] = ()
     #: Config paths whose values came from the environment (``allow_env``): never shown.

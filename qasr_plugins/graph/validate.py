@@ -54,11 +54,16 @@ def validate(config: Mapping[str, Any], *, source: str = "",
     if not isinstance(batch_files, int) or isinstance(batch_files, bool) or batch_files < 1:
         errors.append(ConfigError(f"must be a positive integer, got {batch_files!r}.", where="run.batch_files",
                                   code="C103"))
+    release_models = sections.run.get("release_models", False)
+    if not isinstance(release_models, bool):
+        errors.append(ConfigError(f"must be true or false, got {release_models!r}.", where="run.release_models",
+                                  code="C103", hint="true holds one stage's models in memory at a time "
+                                                    "(docs/runs.md, 'Batches and memory')."))
     if errors:
         raise ConfigErrors(scrub(errors, config, env_paths))
     return PipelineSpec(name=str(config.get("name", "pipeline")), nodes=tuple(nodes[n] for n in order),
                         writers=tuple(writers), config=dict(config), transcript_node=transcript_node,
-                        batch_files=batch_files, source=source,
+                        batch_files=batch_files, release_models=release_models, source=source,
                         given=tuple(given.values()), env_paths=env_paths)
 
 
