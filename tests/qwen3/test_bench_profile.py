@@ -64,3 +64,19 @@ def test_accuracy_guard_compares_every_variant_with_float32(tmp_path: Path) -> N
     for figures in results["aligner"].values():
         assert figures["slots"] > 0 and figures["class_agreement"] <= figures["within_one_step"] <= 1
         assert figures["kl_mean"] > -1e-6
+
+
+def test_pipeline_benchmark_with_released_models_counts_loading_and_the_peak(tmp_path: Path) -> None:
+    output = tmp_path / "pipeline.json"
+    done = subprocess.run([sys.executable, str(BENCHMARKS / "bench_qwen3_pipeline.py"), "--smoke", "--release-models",
+                           "--quantize", "int8", "--minutes", "0.25", "--workdir", str(tmp_path),
+                           "--output", str(output)],
+                          capture_output=True, text=True, timeout=600, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    summary = json.loads(output.read_text())
+    assert summary["release_models"] is True and summary["load_s"] > 0
+    assert summary["rtf_with_loading"] > summary["rtf"] > 0
+    assert summary["peak_rss_mb"] == max(summary["loaded_rss_mb"], *(s["peak_rss_mb"] for s in summary["stages"]))
+    refused = subprocess.run([sys.executable, str(BENCHMARKS / "bench_qwen3_pipeline.py"), "--smoke", "--profile",
+                              "--release-models"], capture_output=True, text=True, timeout=60, check=False)
+    assert refused.returncode == 2 and "--profile" in refused.stderr
