@@ -6,7 +6,7 @@ Nothing here imports torch or anything above the types layer.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, TypeVar, overload
 
 import numpy as np
@@ -59,3 +59,24 @@ def runs(values: Sequence[Any] | np.ndarray) -> list[tuple[int, int, Any]]:
 
 
 __all__ = ["runs"]
+
+
+def padded_groups(items: Sequence[T], sizes: Sequence[int], fits: Callable[[int, int], bool]) -> list[list[T]]:
+    """Consecutive items in groups padded to their largest size, each group as large as ``fits`` allows.
+
+    Args:
+        items: What to group, in order (each group keeps it).
+        sizes: Each item's size (its length once padded alone).
+        fits: ``(rows, widest) -> bool``: whether a group of ``rows`` items padded to ``widest`` is acceptable; an
+            item that does not fit even alone gets a group of its own.
+    """
+    groups: list[list[T]] = []
+    widest = 0
+    for item, size in zip(items, sizes, strict=True):
+        if groups and fits(len(groups[-1]) + 1, max(widest, size)):
+            groups[-1].append(item)
+            widest = max(widest, size)
+        else:
+            groups.append([item])
+            widest = size
+    return groups

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from qasr_plugins import timeline
-from qasr_plugins.sequences import runs
+from qasr_plugins.sequences import padded_groups, runs
 from qasr_plugins.types import Diarization, Span, SpeakerTurns, SpeechRegions, Transcript, TranscriptSegment, Turn
 
 
@@ -65,6 +65,14 @@ def test_runs_over_lists_and_arrays() -> None:
     assert found == [(0, 2, 3), (2, 3, -1), (3, 6, 0)] and all(type(v) is int for _, _, v in found)
     assert runs(np.array([False, True, True])) == [(0, 1, False), (1, 3, True)]
     assert runs([7]) == [(0, 1, 7)]
+
+
+def test_padded_groups_keep_order_and_stay_within_the_bound() -> None:
+    sizes = [3, 2, 2, 9, 1, 1, 1, 4]
+    groups = padded_groups(list("abcdefgh"), sizes, lambda rows, widest: rows * widest <= 6)
+    assert [item for group in groups for item in group] == list("abcdefgh")
+    assert groups == [["a", "b"], ["c"], ["d"], ["e", "f", "g"], ["h"]]  # "d" alone (too wide), "h" widens to 4
+    assert padded_groups([], [], lambda rows, widest: True) == []
 
 
 def test_runs_rejects_2d_arrays() -> None:

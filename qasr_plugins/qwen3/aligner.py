@@ -26,6 +26,7 @@ from qasr_plugins.alignment.text import Unit, split_units
 from qasr_plugins.libraries import Libraries
 from qasr_plugins.qwen3.languages import ALIGNER_TAGS, aligner_supports
 from qasr_plugins.qwen3.quantize import QUANTIZE_DESCRIPTION, Quantize, check_quantize
+from qasr_plugins.sequences import padded_groups
 from qasr_plugins.stage import LANGUAGE
 from qasr_plugins.trust import trust_field
 from qasr_plugins.types import Span
@@ -150,17 +151,9 @@ class Qwen3AlignerBackend:
         the CPU; on an accelerator, all in one pass (``batch_size`` already bounds how many)."""
         if next(self.model.parameters()).device.type != "cpu":
             return [list(requests)]
-        batches: list[list[AlignRequest]] = []
-        longest = 0
-        for request in requests:
-            positions = round(request.audio.duration * POSITIONS_PER_SECOND) + POSITIONS_PER_UNIT * len(request.units)
-            if batches and (len(batches[-1]) + 1) * max(longest, positions) ** 2 <= BATCH_POSITION_PAIRS:
-                batches[-1].append(request)
-                longest = max(longest, positions)
-            else:
-                batches.append([request])
-                longest = positions
-        return batches
+        positions = [round(request.audio.duration * POSITIONS_PER_SECOND) + POSITIONS_PER_UNIT * len(request.units)
+                     for request in requests]
+        return padded_groups(requests, positions, lambda rows, longest: rows * longest ** 2 <= BATCH_POSITION_PAIRS)
 
     def raw_milliseconds(self, requests: Sequence[AlignRequest]) -> list[list[float]]:
         """The model's timestamp classes × step, two per unit, before any repair (window-relative)."""

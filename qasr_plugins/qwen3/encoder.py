@@ -18,6 +18,8 @@ from typing import Any
 
 import torch
 
+from qasr_plugins.sequences import padded_groups
+
 #: Most 1 s chunks one encoder call convolves (bf16: about 100 MB of activations per 32 chunks at the widest layer).
 CHUNKS_PER_CALL = 32
 
@@ -40,7 +42,8 @@ def _bounded_forward(encoder: Any, input_features: torch.Tensor, input_features_
     lengths = input_features_mask.sum(-1).tolist()
     spans = [(row, start, min(start + span, length))
              for row, length in enumerate(lengths) for start in range(0, max(length, 1), span)]
-    calls = _group(spans, chunk)
+    calls = padded_groups(spans, [_chunks(start, end, chunk) for _, start, end in spans],
+                          lambda rows, widest: rows * widest <= CHUNKS_PER_CALL)
     forward = type(encoder).forward
     if len(calls) == 1 and len(spans) == len(lengths):
         return forward(encoder, input_features, input_features_mask, **kwargs)
@@ -48,22 +51,6 @@ def _bounded_forward(encoder: Any, input_features: torch.Tensor, input_features_
     first = outputs[0]
     first.last_hidden_state = torch.cat([out.last_hidden_state for out in outputs])
     return first
-
-
-def _group(spans: list[tuple[int, int, int]], chunk: int) -> list[list[tuple[int, int, int]]]:
-    """Consecutive spans in calls whose padded size stays within :data:`CHUNKS_PER_CALL` chunks (a longer span
-    alone)."""
-    calls: list[list[tuple[int, int, int]]] = []
-    widest = 0
-    for item in spans:
-        chunks = _chunks(item[1], item[2], chunk)
-        if calls and (len(calls[-1]) + 1) * max(widest, chunks) <= CHUNKS_PER_CALL:
-            calls[-1].append(item)
-            widest = max(widest, chunks)
-        else:
-            calls.append([item])
-            widest = chunks
-    return calls
 
 
 def _stack(features: torch.Tensor, call: list[tuple[int, int, int]], chunk: int) -> tuple[torch.Tensor, torch.Tensor]:
