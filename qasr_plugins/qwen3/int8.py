@@ -18,9 +18,10 @@ class Int8Linear(nn.Module):
     the CPU has it); takes and returns the caller's dtype, so it serves float32 and bfloat16 models alike.
     """
 
-    def __init__(self, linear: nn.Linear) -> None:
+    def __init__(self, linear: nn.Linear, rows: torch.Tensor | None = None) -> None:
+        """Quantize ``linear``'s weight, or take ``rows``: that weight already quantized (a tied embedding's)."""
         super().__init__()
-        qweight = quantize_rows(linear.weight.detach())
+        qweight = quantize_rows(linear.weight.detach()) if rows is None else rows
         bias = None if linear.bias is None else linear.bias.detach().float()
         self._packed = torch.ops.quantized.linear_prepack(qweight, bias)
         self.in_features = linear.in_features
@@ -38,21 +39,26 @@ class Int8Linear(nn.Module):
 class Int8Embedding(nn.Module):
     """A token embedding with int8 rows (one scale per row), looked up and scaled back to the model's dtype.
 
-    The rows and scales are those :class:`Int8Linear` computes for the same matrix, so a vocabulary projection
-    tied to this embedding reads the same int8 values.
+    The rows and scales are those :class:`Int8Linear` computes for the same matrix; :meth:`rows` hands them to a
+    vocabulary projection tied to this embedding.
     """
 
     def __init__(self, embedding: nn.Embedding) -> None:
         super().__init__()
         quantized = quantize_rows(embedding.weight.detach())
         self._values = quantized.int_repr()
-        self._scales = quantized.q_per_channel_scales().float()
+        self._scales = quantized.q_per_channel_scales()
         self.dtype = embedding.weight.dtype
         self.num_embeddings, self.embedding_dim = embedding.num_embeddings, embedding.embedding_dim
         self.padding_idx = embedding.padding_idx
 
     def forward(self, ids: torch.Tensor) -> torch.Tensor:
-        return (self._values[ids].float() * self._scales[ids].unsqueeze(-1)).to(self.dtype)
+        return (self._values[ids].float() * self._scales[ids].float().unsqueeze(-1)).to(self.dtype)
+
+    def rows(self) -> torch.Tensor:
+        """The int8 rows as a per-row ``qint8`` tensor (sharing this embedding's values)."""
+        zeros = torch.zeros(len(self._scales), dtype=torch.long)
+        return torch._make_per_channel_quantized_tensor(self._values, self._scales, zeros, 0)
 
     def extra_repr(self) -> str:
         return f"{self.num_embeddings}, {self.embedding_dim}, int8"

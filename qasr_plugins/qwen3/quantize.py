@@ -49,16 +49,22 @@ def quantize_int8(model: Any) -> Any:
     if any(p.device.type != "cpu" for p in model.parameters()):
         raise StageError("int8 quantization needs a model on the CPU", where="quantize", code="S414",
                          hint="Load the model with device: cpu, or remove 'quantize'.")
-    replacements = {nn.Linear: Int8Linear, nn.Embedding: Int8Embedding}
-    # Linear layers first: a vocabulary projection tied to the embedding reads its weight before that is replaced.
-    layers = sorted(((name, replacements[type(module)]) for name, module in model.named_modules()
-                     if type(module) in replacements), key=lambda layer: layer[1] is Int8Embedding)
+    # Embeddings first: they are the largest matrices, best quantized while little else is held; a vocabulary
+    # projection tied to one then takes its int8 rows instead of reading and quantizing the weight again.
+    layers = sorted(((name, module) for name, module in model.named_modules()
+                     if type(module) in (nn.Linear, nn.Embedding)), key=lambda layer: type(layer[1]) is nn.Linear)
+    embeddings: dict[tuple[int, tuple[int, ...]], Int8Embedding] = {}
     mapped = _checkpoint_mappings()
-    for name, replacement in layers:
+    for name, layer in layers:
         parent_name, _, child = name.rpartition(".")
         parent = model.get_submodule(parent_name) if parent_name else model
-        layer = getattr(parent, child)
-        setattr(parent, child, replacement(layer))
+        weight = (layer.weight.data_ptr(), tuple(layer.weight.shape))
+        if isinstance(layer, nn.Embedding):
+            replacement: nn.Module = embeddings.setdefault(weight, Int8Embedding(layer))
+        else:
+            tied = embeddings.get(weight)
+            replacement = Int8Linear(layer, rows=None if tied is None else tied.rows())
+        setattr(parent, child, replacement)
         _drop_pages(layer.weight, mapped)
     for tensor in (*model.parameters(), *model.buffers()):
         # A checkpoint loaded by memory map keeps the whole file resident while any tensor still points into it;
