@@ -36,11 +36,13 @@ def greedy_decode(model: Any, inputs: Mapping[str, Any], *, max_new_tokens: int,
     """
     import torch
 
+    from qasr_plugins.qwen3.kvcache import growing_cache
+
     prompt = inputs["input_ids"]
     batch = prompt.shape[0]
     mask = inputs["attention_mask"]
     positions = (mask.long().cumsum(-1) - 1).masked_fill(mask == 0, 0)
-    output = model(**inputs, position_ids=positions, use_cache=True, logits_to_keep=1)
+    output = model(**inputs, position_ids=positions, cache=growing_cache(model), use_cache=True, logits_to_keep=1)
     cache, logits = output.cache, output.logits[:, -1, :].to(dtype=torch.float32)
     last = positions[:, -1]
     rows = torch.arange(batch, device=prompt.device)
