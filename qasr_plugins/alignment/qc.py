@@ -66,13 +66,19 @@ class Voicing:
     """Frame energies of a waveform, to find silence inside spans (10 ms frames, relative to the loudest)."""
 
     frame = 0.01
+    #: Frames squared in float64 at a time (an hour at 16 kHz would need 0.9 GB at once).
+    frames_per_block = 60_000
 
     def __init__(self, waveform: np.ndarray, sample_rate: int, offset: float = 0.0, threshold_db: float = -35.0,
                  floor_db: float = -60.0) -> None:
         hop = max(1, round(self.frame * sample_rate))
         count = len(waveform) // hop
-        frames = np.asarray(waveform[: count * hop], dtype=np.float64).reshape(count, hop)
-        level = 10 * np.log10(np.mean(frames**2, axis=1) + 1e-12) if count else np.zeros(0)
+        frames = waveform[: count * hop].reshape(count, hop)
+        power = np.empty(count)
+        for start in range(0, count, self.frames_per_block):  # float64 a block at a time, not the whole recording
+            block = np.asarray(frames[start:start + self.frames_per_block], dtype=np.float64)
+            power[start:start + len(block)] = np.mean(block**2, axis=1)
+        level = 10 * np.log10(power + 1e-12) if count else np.zeros(0)
         reference = float(np.percentile(level, 99)) if count else 0.0
         self.voiced = (level >= reference + threshold_db) & (level >= floor_db)
         self.offset = offset

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
+from qasr_plugins.alignment import qc
 from qasr_plugins.alignment.qc import QcSettings, Voicing, detect, fix_monotonic, repair
 from qasr_plugins.types import Span
 
@@ -99,3 +101,26 @@ def test_monotonic_fix_matches_the_official_rules():
     assert fix_monotonic([0, 80, 160, 80, 240, 320, 0, 0, 0, 480]) == [0, 80, 160, 160, 240, 320, 360, 400, 440, 480]
     assert fix_monotonic([400, 0, 80, 160]) == [0, 0, 80, 160]
     assert fix_monotonic([]) == []
+
+
+def test_voicing_in_blocks_finds_the_frames_of_one_pass(monkeypatch: pytest.MonkeyPatch) -> None:
+    rng = np.random.default_rng(3)
+    wave = (rng.standard_normal(16000 * 7) * np.repeat(rng.uniform(0, 1, 70), 1600)).astype(np.float32)
+    frames = wave[: len(wave) // 160 * 160].astype(np.float64).reshape(-1, 160)
+    level = 10 * np.log10(np.mean(frames**2, axis=1) + 1e-12)
+    expected = (level >= np.percentile(level, 99) - 35.0) & (level >= -60.0)
+    monkeypatch.setattr(qc.Voicing, "frames_per_block", 37)
+    assert np.array_equal(qc.Voicing(wave, 16000).voiced, expected)
+    assert qc.Voicing(wave[:100], 16000).voiced.size == 0
+
+
+def test_voicing_never_holds_the_recording_in_float64(monkeypatch: pytest.MonkeyPatch) -> None:
+    import tracemalloc
+
+    wave = np.random.default_rng(4).standard_normal(16000 * 60).astype(np.float32)
+    monkeypatch.setattr(qc.Voicing, "frames_per_block", 500)
+    tracemalloc.start()
+    qc.Voicing(wave, 16000)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak < wave.size * 8 / 4  # a float64 copy of the recording would be 7.7 MB
