@@ -23,7 +23,7 @@ def _wavs(root: Path, count: int) -> list[Path]:
     return paths
 
 
-def test_each_stage_is_loaded_only_while_its_node_runs(fake_pipeline: Path, tmp_path: Path) -> None:
+def test_each_stage_is_loaded_only_while_its_node_runs(fake_pipeline: Path) -> None:
     pipe = Pipeline.from_config(fake_pipeline, ["+run.release_models=true"])
     executor = pipe.executor
     loaded_while_running: dict[str, list[str]] = {}
