@@ -5,8 +5,9 @@
    spectrogram is computed region by region, so memory follows the longest region, not the file.
 3. Clustering (:mod:`qasr_plugins.stages.diarization.clustering`): a connectivity test for one speaker, else
    spectral clustering of the embeddings centred on the file's mean with an eigengap speaker count, kept within
-   ``min_speakers``/``max_speakers`` unless ``num_speakers`` fixes it; similar clusters joined. Long recordings
-   are clustered chunk by chunk and the chunks' clusters linked, so memory grows linearly with the audio.
+   ``min_speakers``/``max_speakers`` unless ``num_speakers`` fixes it; similar clusters joined. Of a long
+   recording, ``chunk_windows`` windows spread evenly over it are clustered and every window takes the nearest
+   speaker, so memory grows linearly with the audio and the speakers found do not depend on its length.
 4. Resegmentation (:mod:`qasr_plugins.stages.diarization.resegmentation`): 50 ms frames score each speaker by
    the windows covering them; a Viterbi path with ``mean_turn``-long expected turns picks one speaker per frame,
    and runs shorter than ``min_turn`` join their neighbour (the exclusive turns). Where a second speaker scores
@@ -58,8 +59,10 @@ class EmbeddedDiarizationConfig(StageConfig):
     min_speakers: int = Field(1, ge=1, description="At least this many speakers.")
     max_speakers: int | None = Field(None, ge=1, description="At most this many speakers.")
     chunk_windows: int = Field(1500, ge=50, le=5000,
-                               description="Windows clustered together at most; longer recordings are clustered "
-                               "in chunks of this many windows whose clusters are then linked.")
+                               description="Windows clustered together at most; of longer recordings this many, "
+                               "spread evenly, are clustered and every window takes the nearest speaker (a "
+                               "speaker needs min_cluster seconds' worth of them: with the defaults about 0.5 % "
+                               "of the speech).")
     split_depth: int = Field(1, ge=0, le=3, json_schema_extra=integer(0, 2),
                              description="How many times each cluster is clustered again on its own (0: never).")
     min_cluster: float = Field(2.0, ge=0, le=60, json_schema_extra=uniform(0.0, 5.0),

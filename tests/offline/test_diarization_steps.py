@@ -37,6 +37,11 @@ def same_partition(found: np.ndarray, truth: np.ndarray) -> bool:
     return len(pairs) == len(set(found.tolist())) == len(set(truth.tolist()))
 
 
+def agreement(found: np.ndarray, truth: np.ndarray) -> float:
+    """Share of windows in their cluster's majority speaker."""
+    return sum(np.bincount(truth[found == label]).max() for label in np.unique(found)) / len(found)
+
+
 @pytest.mark.parametrize("speakers", [1, 2, 3, 4, 6])
 def test_the_speaker_count_of_planted_clusters_is_found(speakers: int) -> None:
     embeddings, truth = planted_windows(speakers, 100, seed=speakers)
@@ -62,6 +67,24 @@ def test_chunked_clustering_links_chunks_without_a_full_affinity_matrix() -> Non
     tracemalloc.stop()
     assert same_partition(labels, truth)
     assert peak < full / 8, f"peak {peak / 2**20:.0f} MiB"
+
+
+@pytest.mark.parametrize("per_speaker", [100, 1000, 3000])
+def test_long_recordings_find_the_same_speakers_as_short_ones(per_speaker: int) -> None:
+    embeddings, truth = planted_windows(4, per_speaker, seed=11, spread=0.9)
+    settings = ClusterSettings(chunk=500)
+    assert same_partition(cluster_direct(embeddings[:400], settings), truth[:400])  # what a short recording finds
+    labels = cluster(embeddings, settings)
+    assert labels.max() + 1 == 4
+    assert agreement(labels, truth) >= 0.995
+
+
+def test_a_speaker_with_one_percent_of_a_long_recording_is_found() -> None:
+    embeddings, truth = planted_windows(3, 2000, seed=7)
+    rare = np.flatnonzero(truth == 2)[:60]  # 60 of 4060 windows: 1.5 %
+    keep = np.sort(np.concatenate([np.flatnonzero(truth != 2), rare]))
+    labels = cluster(embeddings[keep], ClusterSettings(chunk=500, min_cluster=4))
+    assert same_partition(labels, truth[keep])
 
 
 def test_resegmentation_fixes_a_planted_mislabelled_run() -> None:

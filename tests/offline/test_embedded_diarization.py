@@ -108,3 +108,30 @@ def rendered_turns(rendered):
     from qasr_plugins.types import Turn
 
     return tuple(Turn(t.span, t.speaker) for t in rendered.turns)
+
+
+
+def test_a_long_recording_finds_about_the_speakers_a_short_one_does(vad, synth_dir) -> None:
+    """Past ``chunk_windows`` windows the clustering works on windows spread over the recording. The four synthetic
+    conversations (four voices, some in several conversations) joined, then repeated eight times and clustered
+    through 400 windows, give within one the speakers found on one copy (measured: 6 on one copy, 5 on eight; linking
+    the clusters of consecutive chunks, as before, found 2)."""
+    import numpy as np
+
+    waves, regions, offset = [], [], 0.0
+    for conversation in CONVERSATIONS.values():
+        audio = load_audio(synthesize(conversation, synth_dir).wav)
+        regions += [r.shifted(offset) for r in vad.process([VadInput(audio)])[0].regions]
+        waves.append(audio.waveform)
+        offset += audio.duration
+
+    def speakers(copies: int, chunk_windows: int) -> int:
+        audio = Audio(f"conversations_x{copies}", np.tile(np.concatenate(waves), copies))
+        speech = SpeechRegions(audio.uri, tuple(r.shifted(n * offset) for n in range(copies) for r in regions))
+        stage = EmbeddedDiarization(chunk_windows=chunk_windows)
+        stage.ensure_loaded()
+        return len(stage.process([DiarizationInput(audio, speech)])[0].turns.speakers)
+
+    short = speakers(1, 1500)
+    assert 4 <= short <= 6
+    assert abs(speakers(8, 400) - short) <= 1
