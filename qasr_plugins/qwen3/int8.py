@@ -3,9 +3,6 @@ torch)."""
 
 from __future__ import annotations
 
-import functools
-from pathlib import Path
-
 import torch
 from torch import nn
 
@@ -18,8 +15,7 @@ class Int8Linear(nn.Module):
     """A linear layer with int8 weights (one scale per output channel) and activations quantized per call.
 
     Computes with torch's fbgemm dynamic linear (int8 products, float32 accumulation and scales; AVX-512 VNNI where
-    the CPU has it, and then 8-bit activations: :func:`seven_bit_activations`); takes and returns the caller's
-    dtype, so it serves float32 and bfloat16 models alike.
+    the CPU has it); takes and returns the caller's dtype, so it serves float32 and bfloat16 models alike.
     """
 
     def __init__(self, linear: nn.Linear, rows: torch.Tensor | None = None) -> None:
@@ -32,7 +28,8 @@ class Int8Linear(nn.Module):
         self.out_features = linear.out_features
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        out = torch.ops.quantized.linear_dynamic(x.float(), self._packed, seven_bit_activations())
+        # reduce_range: 7-bit activations, as torch's own dynamic linear asks of fbgemm on x86
+        out = torch.ops.quantized.linear_dynamic(x.float(), self._packed, True)
         return out if x.dtype == torch.float32 else out.to(x.dtype)
 
     def extra_repr(self) -> str:
@@ -65,24 +62,6 @@ class Int8Embedding(nn.Module):
 
     def extra_repr(self) -> str:
         return f"{self.num_embeddings}, {self.embedding_dim}, int8"
-
-
-@functools.cache
-def seven_bit_activations() -> bool:
-    """Whether activations are quantized to 7 bits (``reduce_range``) rather than 8.
-
-    Without AVX-512 VNNI, fbgemm multiplies pairs of 8-bit values into 16-bit sums that can saturate, so torch's own
-    dynamic linear layers use 7-bit activations on x86; with it (``avx512_vnni``) the products accumulate in 32
-    bits and 8-bit activations are exact, which halves the activations' rounding error at the same speed. Anything
-    but a Linux CPU that reports the flag, with torch's x86/fbgemm quantized engine, keeps 7 bits.
-    """
-    if torch.backends.quantized.engine not in ("x86", "fbgemm"):
-        return True
-    try:
-        flags = Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace")
-    except OSError:
-        return True
-    return "avx512_vnni" not in flags.split()
 
 
 def quantize_rows(weight: torch.Tensor) -> torch.Tensor:

@@ -55,53 +55,6 @@ def test_rows_quantized_in_blocks_equal_the_whole_matrix_quantized_at_once(monke
     assert torch.equal(blocks.q_per_channel_scales(), whole.q_per_channel_scales())
 
 
-@pytest.mark.parametrize(("engine", "cpuinfo", "seven_bits"), [
-    ("x86", "flags\t\t: fpu avx2 avx512f avx512_vnni avx512_bf16", False),
-    ("x86", "flags\t\t: fpu avx2 avx512f", True),  # no VNNI: 8-bit products could saturate 16-bit sums
-    ("qnnpack", "flags\t\t: avx512_vnni", True),
-    ("x86", None, True),  # no /proc/cpuinfo
-])
-def test_activations_get_eight_bits_only_where_fbgemm_accumulates_them_in_32_bits(
-        monkeypatch: pytest.MonkeyPatch, engine: str, cpuinfo: str | None, seven_bits: bool) -> None:
-    import torch
-
-    from qasr_plugins.qwen3 import int8
-
-    class FakePath:
-        def __init__(self, path: str) -> None:
-            assert path == "/proc/cpuinfo"
-
-        def read_text(self, **_: object) -> str:
-            if cpuinfo is None:
-                raise FileNotFoundError("/proc/cpuinfo")
-            return cpuinfo
-
-    monkeypatch.setattr(int8, "Path", FakePath)
-    monkeypatch.setattr(torch.backends, "quantized", type("Quantized", (), {"engine": engine}))
-    int8.seven_bit_activations.cache_clear()
-    try:
-        assert int8.seven_bit_activations() is seven_bits
-    finally:
-        int8.seven_bit_activations.cache_clear()
-
-
-def test_eight_bit_activations_halve_the_error_where_the_cpu_allows_them() -> None:
-    import torch
-
-    from qasr_plugins.qwen3.int8 import Int8Linear, seven_bit_activations
-
-    if seven_bit_activations():
-        pytest.skip("this CPU has no AVX-512 VNNI: activations stay 7-bit")
-    torch.manual_seed(0)
-    linear = torch.nn.Linear(256, 512)
-    x = 3 * torch.randn(64, 256)
-    exact = linear(x)
-    layer = Int8Linear(linear)
-    error = ((layer(x) - exact).norm() / exact.norm()).item()
-    seven = torch.ops.quantized.linear_dynamic(x, layer._packed, True)
-    assert error < 0.7 * ((seven - exact).norm() / exact.norm()).item()
-
-
 def test_int8_embedding_rows_are_within_half_a_step_of_the_originals() -> None:
     import torch
 
