@@ -32,7 +32,8 @@ def test_detection_error_on_sample(sample_wav, sample_rttm, overrides, measured,
 
 
 def test_silero_onnx_and_torchscript_find_the_same_regions(sample_wav) -> None:
-    onnx_pipeline, torchscript_pipeline = Pipeline.from_config("vad"), Pipeline.from_config("vad", ["stages.vad.onnx=false"])
+    onnx_pipeline = Pipeline.from_config("vad")
+    torchscript_pipeline = Pipeline.from_config("vad", ["stages.vad.onnx=false"])
     assert [node.config.onnx for node in (*onnx_pipeline.spec.nodes, *torchscript_pipeline.spec.nodes)] == [True, False]
     onnx, torchscript = (pipeline(sample_wav).speech.regions for pipeline in (onnx_pipeline, torchscript_pipeline))
     assert len(onnx) >= 2

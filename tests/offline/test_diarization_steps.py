@@ -57,7 +57,7 @@ def test_count_bounds_are_obeyed_on_planted_clusters() -> None:
         assert fewest <= cluster_direct(embeddings, settings).max() + 1 <= most, settings
 
 
-def test_chunked_clustering_links_chunks_without_a_full_affinity_matrix() -> None:
+def test_long_recordings_are_clustered_without_a_full_affinity_matrix() -> None:
     embeddings, truth = planted_windows(3, 2000, seed=5)  # 6000 windows
     embeddings = embeddings.astype(np.float32)
     full = len(embeddings) ** 2 * 4  # one float32 N × N matrix: 144 MB

@@ -110,7 +110,6 @@ def rendered_turns(rendered):
     return tuple(Turn(t.span, t.speaker) for t in rendered.turns)
 
 
-
 def test_a_long_recording_finds_about_the_speakers_a_short_one_does(vad, synth_dir) -> None:
     """Past ``chunk_windows`` windows the clustering works on windows spread over the recording. The four synthetic
     conversations (four voices, some in several conversations) joined, then repeated eight times and clustered
