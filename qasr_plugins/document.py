@@ -16,7 +16,7 @@ from qasr_plugins.errors import InputError
 from qasr_plugins.rich import HtmlView, document_html, document_repr
 from qasr_plugins.types import Diarization, SpeechRegions, StageRecord, Transcript
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"
 SCHEMA_ID = "qasr.result"
 
 

@@ -276,6 +276,9 @@ _TABLE: tuple[ErrorCode, ...] = (
               "(`qasr align`)"),
     ErrorCode("S416", _S, "training asked of the NeMo `Qwen3ASRModel` (inference only)",
               "fine-tune with transformers, then `from_pretrained`"),
+    ErrorCode("S417", _S, "a diarization stage asked to embed speech for naming speakers has no speaker embedding "
+              "model (a pyannote pipeline without one)", "use a speaker-diarization pipeline such as community-1, or "
+              "leave `known_speakers`' `encoder` unset (the bundled encoder)"),
     ErrorCode("S421", _S, "checkpoint conversion is incomplete: unmapped tensors, unset parameters or shape "
               "mismatches are listed; nothing is written", "report the checkpoint; do not use partial weights"),
     ErrorCode("S422", _S, "`qasr convert`: the output directory exists", "choose a new directory or pass "

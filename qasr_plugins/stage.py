@@ -15,7 +15,9 @@ from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Any, ClassVar, Generic, TypeVar, get_type_hints
+from typing import Any, ClassVar, Generic, Protocol, TypeVar, get_type_hints, runtime_checkable
+
+import numpy as np
 
 from qasr_plugins import fingerprint
 from qasr_plugins.document import ResultDocument
@@ -201,6 +203,34 @@ class Stage(Configured, ABC, Generic[In, Out]):
 
     def close(self) -> None:
         """Release resources (models, threads)."""
+
+
+@runtime_checkable
+class SpeakerEncoder(Protocol):
+    """What a diarization stage offers when its speakers' embeddings can be compared with other speech.
+
+    A stage that returns :class:`~qasr_plugins.types.SpeakerEmbeddings` and implements these methods lets an
+    identification stage (``known_speakers``) embed reference clips in the same space. ``speaker_space`` is the
+    ``space`` of the embeddings it returns; ``same_speaker_similarity`` the cosine similarity from which two of its
+    embeddings are taken to be one speaker (the default threshold for naming speakers).
+    """
+
+    same_speaker_similarity: float
+
+    def speaker_space(self) -> str | None:
+        """The name of the embedding space (the encoder and its checkpoint); ``None`` when this instance has no
+        encoder after all (e.g. a pipeline without an embedding model)."""
+        ...
+
+    def embed_speech(self, clips: Sequence[np.ndarray]) -> np.ndarray:
+        """One embedding per clip (16 kHz mono float32 samples of one speaker), rows in the space's units."""
+        ...
+
+
+def embeds_speech(stage: type | object) -> bool:
+    """Whether a stage class (or instance) implements :class:`SpeakerEncoder`."""
+    return all(callable(getattr(stage, method, None)) for method in ("speaker_space", "embed_speech")) and \
+        isinstance(getattr(stage, "same_speaker_similarity", None), float)
 
 
 class VadStage(Stage[VadInput, SpeechRegions]):

@@ -353,12 +353,55 @@ class SpeakerTurns:
 
 
 @dataclass(frozen=True)
+class SpeakerEmbeddings:
+    """Each diarized speaker's embedding, as the diarizer computed it (pyannote.audio 4's ``speaker_embeddings``).
+
+    ``space`` names the encoder that made the vectors: embeddings are comparable only within one space, so a stage
+    that compares them with its own (e.g. enrolled speakers') checks that its encoder reports the same space.
+    """
+
+    space: str
+    speakers: tuple[str, ...]
+    vectors: tuple[tuple[float, ...], ...]
+
+    def __post_init__(self) -> None:
+        if len(self.speakers) != len(self.vectors) or len(set(self.speakers)) != len(self.speakers):
+            raise ValueError("SpeakerEmbeddings needs one vector per speaker and each speaker once")
+        if len({len(v) for v in self.vectors}) > 1:
+            raise ValueError("SpeakerEmbeddings' vectors must all have the same dimension")
+        for vector in self.vectors:
+            for value in vector:
+                check_time(value, "a speaker embedding's value")
+
+    @classmethod
+    def of(cls, space: str, vectors: Mapping[str, Sequence[float]]) -> SpeakerEmbeddings:
+        """From a mapping speaker label → vector (any sequence of numbers, e.g. a numpy row)."""
+        return cls(space, tuple(vectors), tuple(tuple(float(x) for x in v) for v in vectors.values()))
+
+    def as_dict(self) -> dict[str, tuple[float, ...]]:
+        return dict(zip(self.speakers, self.vectors, strict=True))
+
+    def relabel(self, mapping: Mapping[str, str]) -> SpeakerEmbeddings:
+        """The embeddings with speakers renamed through ``mapping`` (labels it does not name are kept)."""
+        return replace(self, speakers=tuple(mapping.get(s, s) for s in self.speakers))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"space": self.space, "vectors": {s: list(v) for s, v in self.as_dict().items()}}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> SpeakerEmbeddings:
+        return cls.of(str(data["space"]), data["vectors"])
+
+
+@dataclass(frozen=True)
 class Diarization:
     """What a diarization stage returns: the regular turns (overlaps kept) and, when the diarizer provides
-    them, exclusive turns (at most one speaker at a time) that suit word attribution best."""
+    them, exclusive turns (at most one speaker at a time) that suit word attribution best, and its speakers'
+    embeddings (:class:`SpeakerEmbeddings`)."""
 
     turns: SpeakerTurns
     exclusive: SpeakerTurns | None = None
+    embeddings: SpeakerEmbeddings | None = None
 
     def __post_init__(self) -> None:
         if self.turns.exclusive and self.exclusive is None:
@@ -376,25 +419,35 @@ class Diarization:
         return self.turns if self.exclusive is None else self.exclusive
 
     def crop(self, support: Span | SpeechRegions, mode: CropMode = "intersection") -> Diarization:
-        """Both sets of turns cropped to ``support`` (see :meth:`SpeakerTurns.crop`)."""
-        return Diarization(self.turns.crop(support, mode),
-                           None if self.exclusive is None else self.exclusive.crop(support, mode))
+        """Both sets of turns cropped to ``support`` (see :meth:`SpeakerTurns.crop`); the embeddings kept."""
+        return replace(self, turns=self.turns.crop(support, mode),
+                       exclusive=None if self.exclusive is None else self.exclusive.crop(support, mode))
 
     def shifted(self, seconds: float) -> Diarization:
         """Both sets of turns moved by ``seconds``."""
-        return Diarization(self.turns.shifted(seconds),
-                           None if self.exclusive is None else self.exclusive.shifted(seconds))
+        return replace(self, turns=self.turns.shifted(seconds),
+                       exclusive=None if self.exclusive is None else self.exclusive.shifted(seconds))
+
+    def relabel(self, mapping: Mapping[str, str]) -> Diarization:
+        """Speakers renamed through ``mapping`` everywhere (turns, exclusive turns, embeddings)."""
+        return Diarization(self.turns.relabel(mapping),
+                           None if self.exclusive is None else self.exclusive.relabel(mapping),
+                           None if self.embeddings is None else self.embeddings.relabel(mapping))
 
     def to_dict(self) -> dict[str, Any]:
-        return {"turns": self.turns.to_dict(),
-                "exclusive": None if self.exclusive is None else self.exclusive.to_dict()}
+        data: dict[str, Any] = {"turns": self.turns.to_dict(),
+                                "exclusive": None if self.exclusive is None else self.exclusive.to_dict()}
+        if self.embeddings is not None:
+            data["embeddings"] = self.embeddings.to_dict()
+        return data
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Diarization:
-        exclusive = data.get("exclusive")
+        exclusive, embeddings = data.get("exclusive"), data.get("embeddings")
         return cls(SpeakerTurns.from_dict(data["turns"]),
-                   None if exclusive is None else SpeakerTurns.from_dict(exclusive))
+                   None if exclusive is None else SpeakerTurns.from_dict(exclusive),
+                   None if embeddings is None else SpeakerEmbeddings.from_dict(embeddings))
 
 
-__all__ = ["EXCLUSIVE_TOLERANCE", "CropMode", "Diarization", "Span", "SpeakerTurns", "SpeechRegions", "Turn",
-           "check_time"]
+__all__ = ["EXCLUSIVE_TOLERANCE", "CropMode", "Diarization", "Span", "SpeakerEmbeddings", "SpeakerTurns",
+           "SpeechRegions", "Turn", "check_time"]

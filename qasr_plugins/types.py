@@ -17,7 +17,16 @@ import numpy as np
 
 from qasr_plugins.languages import is_spaceless
 from qasr_plugins.rich import HtmlView, transcript_html, transcript_repr
-from qasr_plugins.timeline import CropMode, Diarization, Span, SpeakerTurns, SpeechRegions, Turn, check_time
+from qasr_plugins.timeline import (
+    CropMode,
+    Diarization,
+    Span,
+    SpeakerEmbeddings,
+    SpeakerTurns,
+    SpeechRegions,
+    Turn,
+    check_time,
+)
 
 SAMPLE_RATE = 16_000
 WordUnit = Literal["word", "char"]
@@ -257,5 +266,5 @@ class StageRecord:
                    dict(data.get("settings", {})), data.get("cache"))
 
 
-__all__ = ["SAMPLE_RATE", "Audio", "CropMode", "Diarization", "Span", "SpeakerTurns", "SpeechRegions", "StageRecord",
-           "TokenLogprob", "Transcript", "TranscriptSegment", "Turn", "Word", "WordUnit"]
+__all__ = ["SAMPLE_RATE", "Audio", "CropMode", "Diarization", "Span", "SpeakerEmbeddings", "SpeakerTurns", "SpeechRegions",
+           "StageRecord", "TokenLogprob", "Transcript", "TranscriptSegment", "Turn", "Word", "WordUnit"]

@@ -50,10 +50,10 @@ def enrolments(directory: Path, split: str, stage: KnownSpeakers) -> list[Enrolm
             for turn in sorted((t for t in late if t.speaker == speaker), key=lambda t: -t.span.duration):
                 if total >= CLIP_SECONDS:
                     break
-                pieces.append(stage._partials(audio.crop(turn.span).waveform))
+                pieces.append(audio.crop(turn.span).waveform)
                 total += turn.span.duration
             if total >= 2.0:
-                clips[speaker] = stage._mean(pieces)
+                clips[speaker] = stage._embed(pieces)
         found.append(Enrolment(speakers, clips))
     return found
 

@@ -7,14 +7,19 @@ Audio is passed in memory (no second decode). With a VAD wired into ``speech``, 
 ``PYANNOTE_METRICS_ENABLED`` says otherwise: loading this stage sets it off, or on with ``telemetry: true``.
 Its ``config.yaml`` may name only pyannote.audio's classes and its checkpoints must load weights-only, unless
 ``trust_checkpoint: true`` (:mod:`.trust`).
+
+pyannote.audio 4 pipelines return their speakers' embeddings (centroids of the embedding model's vectors); the
+stage keeps them (``Diarization.embeddings``) and, as a :class:`~qasr_plugins.stage.SpeakerEncoder`, embeds other
+speech with the same model, so that ``known_speakers`` can compare enrolled clips with them.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, ClassVar
 
+import numpy as np
 from pydantic import Field, model_validator
 
 from qasr_plugins.errors import QasrError, StageError
@@ -50,6 +55,10 @@ class PyannoteDiarization(DiarizationStage):
     """Runs a pyannote pipeline on each file; keeps both its regular and exclusive speaker turns."""
 
     libraries = Libraries("pyannote", ("torch", "pyannote.audio"))
+    cache_version = "2"  # outputs carry the speakers' embeddings
+    #: pyannote/speaker-diarization-3.1 joins clusters of its embedding model's vectors (WeSpeaker ResNet34, the one
+    #: community-1 uses too) up to a cosine distance of 0.7046: the similarity from which it takes two for one speaker.
+    same_speaker_similarity: ClassVar[float] = 1 - 0.7045654963945799
 
     config: PyannoteDiarizationConfig
 
@@ -95,11 +104,47 @@ class PyannoteDiarization(DiarizationStage):
             audio = item.audio
             output = self._pipeline(audio.to_pyannote(), **bounds)
             # pyannote times are relative to the waveform it was given: shift by the audio's offset once.
-            diarization = from_diarize_output(output, audio.uri).shifted(audio.offset)
+            diarization = from_diarize_output(output, audio.uri, self.speaker_space()).shifted(audio.offset)
             if item.speech is not None and cfg.clip_to_speech:
                 diarization = diarization.crop(item.speech)
             results.append(diarization)
         return results
+
+    def speaker_space(self) -> str | None:
+        """``pyannote:`` and the pipeline's embedding model (hub id or path, subfolder, revision); ``None`` for a
+        pipeline without one (it then returns no embeddings either)."""
+        self.ensure_loaded()
+        model = getattr(self._pipeline, "embedding", None)
+        if getattr(self._pipeline, "_embedding", None) is None or model is None:
+            return None
+        if isinstance(model, dict):
+            where = "/".join(str(model[k]) for k in ("checkpoint", "subfolder") if model.get(k))
+            model = f"{where}@{model['revision']}" if model.get("revision") else where
+        return f"pyannote:{model}"
+
+    def embed_speech(self, clips: Sequence[np.ndarray]) -> np.ndarray:
+        """The pipeline's embedding model on each clip (16 kHz mono); a row of NaN for a clip too short for it.
+
+        Raises:
+            StageError: ``S417`` when the pipeline has no embedding model.
+        """
+        import torch
+
+        if self.speaker_space() is None:
+            raise StageError("this pyannote pipeline has no speaker embedding model to embed clips with.",
+                             where="checkpoint", code="S417",
+                             hint="Use a speaker-diarization pipeline (e.g. community-1), or name speakers with "
+                             "the bundled encoder (known_speakers without 'encoder').")
+        model = self._pipeline._embedding
+        shortest = int(getattr(model, "min_num_samples", 0))
+        rows = []
+        for clip in clips:
+            if len(clip) < max(shortest, 1):
+                rows.append(np.full(model.dimension, np.nan))
+                continue
+            waveform = torch.from_numpy(np.ascontiguousarray(clip, dtype=np.float32))[None, None]
+            rows.append(np.asarray(model(waveform.to(model.device)), dtype=np.float64)[0])
+        return np.stack(rows) if rows else np.zeros((0, model.dimension))
 
 
 def _not_found(checkpoint: str, detail: str) -> StageError:

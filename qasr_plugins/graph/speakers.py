@@ -7,7 +7,10 @@
 adds an ``identification`` node ``speakers`` (stage ``known_speakers``, settings at ``stages.speakers``) fed by the
 graph's one diarization node, and every node that read that diarization reads the named one instead: attribution
 gives words the enrolled names, writers write them. Other settings of the stage (``threshold`` …) go under
-``stages.speakers`` as for any node. A graph that needs another arrangement wires an ``identification`` node itself.
+``stages.speakers`` as for any node. When the diarization stage embeds speech itself (a
+:class:`~qasr_plugins.stage.SpeakerEncoder`, e.g. ``pyannote.diarization``), the node's ``encoder`` is that stage with
+the same settings, so the clips are compared with the diarizer's own speaker embeddings; ``stages.speakers.encoder:
+null`` keeps the bundled encoder. A graph that needs another arrangement wires an ``identification`` node itself.
 """
 
 from __future__ import annotations
@@ -48,7 +51,13 @@ def with_known_speakers(config: Mapping[str, Any], references: Mapping[str, Any]
     stages = config.get("stages")
     stages = dict(stages) if isinstance(stages, Mapping) else {}
     own = stages.get(NODE)
-    stages[NODE] = {"name": STAGE, **(own if isinstance(own, Mapping) else {}), "references": dict(references)}
+    own = dict(own) if isinstance(own, Mapping) else {}
+    if "encoder" not in own:
+        node = graph[diarization]
+        encoder = _speaker_encoder(stages.get(str(node.get("stage", diarization))))
+        if encoder is not None:
+            own["encoder"] = encoder
+    stages[NODE] = {"name": STAGE, **own, "references": dict(references)}
     return {**{k: v for k, v in config.items() if k != SECTION}, "graph": rewired, "stages": stages}
 
 
@@ -65,6 +74,22 @@ def expand_section(config: Mapping[str, Any], errors: list[ConfigError]) -> Mapp
                                   hint="e.g. 'known_speakers: {Alice: [alice.wav], Bob: bob.wav}'."))
         return {k: v for k, v in config.items() if k != SECTION}
     return with_known_speakers(config, references, errors)
+
+
+def _speaker_encoder(settings: Any) -> dict[str, Any] | None:
+    """The diarization stage ``settings`` (``{name: …, …}``) as a ``known_speakers`` encoder when that stage embeds
+    speech; ``None`` otherwise (an unknown stage is reported where the node is resolved)."""
+    from qasr_plugins import registry
+    from qasr_plugins.errors import QasrError
+    from qasr_plugins.stage import embeds_speech
+
+    if not isinstance(settings, Mapping) or not isinstance(settings.get("name"), str):
+        return None
+    try:
+        stage = registry.load("diarization", settings["name"])
+    except QasrError:
+        return None
+    return dict(settings) if embeds_speech(stage) else None
 
 
 def _rewired(node: Any, diarization: str) -> Any:

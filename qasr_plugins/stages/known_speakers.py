@@ -1,9 +1,12 @@
 """``known_speakers``: names diarized speakers after enrolled reference clips (an ``identification`` stage).
 
 1. References: each name's clips (2-30 s each) are embedded with the speaker encoder bundled in ``resemblyzer``
-   (the one the offline diarizer uses); several clips of one name are averaged.
-2. Speakers: each diarized speaker's exclusive turns (longest first, up to ``max_speech`` seconds) are embedded the
-   same way, so this works after any diarizer.
+   (the one the offline diarizer uses), or with ``encoder``: a diarization stage that embeds speech in the space of
+   the speaker embeddings it returns (:class:`~qasr_plugins.stage.SpeakerEncoder`, e.g. ``pyannote.diarization``);
+   several clips of one name are averaged.
+2. Speakers: the diarizer's own embeddings when it returned them in the encoder's space (pyannote.audio 4's
+   ``speaker_embeddings``); else each diarized speaker's exclusive turns (longest first, up to ``max_speech``
+   seconds) are embedded with the encoder, so this works after any diarizer.
 3. Matching: cosine similarity between speakers and names; one name per speaker and one speaker per name at most
    (optimal assignment, :func:`scipy.optimize.linear_sum_assignment`); a pair is kept only when its similarity
    reaches ``threshold``. Unmatched speakers keep their labels.
@@ -21,7 +24,7 @@ from pydantic import Field, field_validator, model_validator
 
 from qasr_plugins.errors import ConfigError
 from qasr_plugins.libraries import Libraries
-from qasr_plugins.stage import IdentificationInput, IdentificationStage, StageConfig
+from qasr_plugins.stage import IdentificationInput, IdentificationStage, SpeakerEncoder, StageConfig, embeds_speech
 from qasr_plugins.types import SAMPLE_RATE, Diarization
 
 MIN_CLIP = 2.0
@@ -35,8 +38,12 @@ class KnownSpeakersConfig(StageConfig):
     references: dict[str, list[str]] = Field(default_factory=dict,
                                              description="Name → reference clips of that speaker alone "
                                              "(2-30 s each; one path or a list).")
-    threshold: float = Field(THRESHOLD, ge=-1, le=1,
-                             description="Least cosine similarity for a speaker to take a name.")
+    threshold: float | None = Field(None, ge=-1, le=1,
+                                    description="Least cosine similarity for a speaker to take a name (null: "
+                                    f"{THRESHOLD} with the bundled encoder, else the encoder's own).")
+    encoder: dict[str, Any] | None = Field(None, description="A diarization stage, {name: …, its settings}, whose "
+                                           "speaker embedding model embeds the clips (e.g. the pipeline's own "
+                                           "pyannote.diarization); null: the encoder bundled in resemblyzer.")
     min_speech: float = Field(1.0, ge=0, le=600, description="Speakers with less speech than this (s) are never named.")
     max_speech: float = Field(120.0, gt=0, le=3600, description="Seconds of a speaker's longest turns that are embedded.")
     device: str = Field("cpu", description="torch device of the speaker encoder.")
@@ -48,10 +55,48 @@ class KnownSpeakersConfig(StageConfig):
             return {k: [v] if isinstance(v, str) else v for k, v in value.items()}
         return value
 
+    @field_validator("encoder")
+    @classmethod
+    def _encoder(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
+        if value is not None:
+            encoder_stage(value)
+        return value
+
     @model_validator(mode="after")
     def _clips(self) -> KnownSpeakersConfig:
         check_references(self.references)
         return self
+
+
+def encoder_stage(spec: dict[str, Any]) -> SpeakerEncoder:
+    """The (unloaded) diarization stage that ``spec`` (``{name: …, settings…}``) names, checked to embed speech.
+
+    Raises:
+        ValueError: When ``spec`` names no registered diarization stage, the stage cannot embed speech, or its
+            settings are invalid (a config error on ``encoder``).
+    """
+    from pydantic import ValidationError
+
+    from qasr_plugins import registry
+    from qasr_plugins.errors import QasrError
+
+    settings = dict(spec)
+    name = settings.pop("name", None)
+    if not isinstance(name, str):  # pydantic reports ValueError, not TypeError, as a config error
+        raise ValueError(  # noqa: TRY004
+            "encoder needs 'name': a diarization stage, e.g. {name: pyannote.diarization, checkpoint: …}")
+    try:
+        cls = registry.load("diarization", name)
+    except QasrError as exc:
+        raise ValueError(f"encoder: {exc.message}") from None
+    if not embeds_speech(cls):
+        raise ValueError(f"encoder: the diarization stage {name!r} cannot embed speech (it is no SpeakerEncoder); "
+                         "leave 'encoder' unset for the bundled encoder")
+    try:
+        return cls(**settings)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        raise ValueError(f"encoder ({name}): {problems}") from None
 
 
 def check_references(references: dict[str, list[str]]) -> None:
@@ -90,27 +135,50 @@ def check_references(references: dict[str, list[str]]) -> None:
 
 
 class KnownSpeakers(IdentificationStage):
-    """Renames diarized speakers to the enrolled names their voices match (resemblyzer embeddings)."""
+    """Renames diarized speakers to the enrolled names their voices match (speaker embeddings)."""
 
     libraries = Libraries("offline", ("torch", "resemblyzer", "scipy"))
-    cache_version = "1"
+    cache_version = "2"
 
     config: KnownSpeakersConfig
 
     def model_id(self) -> str:
         from importlib.metadata import version
 
+        if self.config.encoder is not None:
+            settings = self.config.encoder
+            return " ".join(str(settings[k]) for k in ("name", "checkpoint") if k in settings)
         return f"resemblyzer=={version('resemblyzer')}"
 
     def load(self) -> None:
+        self._enrolled: tuple[str, list[str], np.ndarray] | None = None
+        self._encoder: SpeakerEncoder | None = None
+        self._space: str | None = None
+        if self.config.encoder is not None:
+            encoder = encoder_stage(self.config.encoder)
+            space = encoder.speaker_space()
+            if space is not None:  # else the bundled encoder
+                self._encoder, self._space = encoder, space
+                return
+            encoder.release()
         with warnings.catch_warnings():  # resemblyzer imports webrtcvad → pkg_resources, scipy.ndimage.morphology
             warnings.simplefilter("ignore")
             from resemblyzer import VoiceEncoder
             from resemblyzer.audio import normalize_volume, trim_long_silences
 
-        self._encoder: Any = VoiceEncoder(device=self.config.device, verbose=False)
+        self._voice: Any = VoiceEncoder(device=self.config.device, verbose=False)
         self._prepare = lambda wav: trim_long_silences(normalize_volume(wav, -30, increase_only=True))
-        self._enrolled: tuple[str, list[str], np.ndarray] | None = None
+
+    def close(self) -> None:
+        if getattr(self, "_encoder", None) is not None:
+            self._encoder.release()  # type: ignore[union-attr]
+
+    @property
+    def threshold(self) -> float:
+        """The least similarity for a name: the setting, else the encoder's own (:data:`THRESHOLD` when bundled)."""
+        if self.config.threshold is not None:
+            return self.config.threshold
+        return THRESHOLD if self._encoder is None else float(self._encoder.same_speaker_similarity)
 
     def enrolled(self) -> tuple[list[str], np.ndarray]:
         """The enrolled names and their reference embeddings (unit length, one row per name), computed once per set
@@ -118,13 +186,22 @@ class KnownSpeakers(IdentificationStage):
         key = json.dumps(self.config.references, sort_keys=True)
         if self._enrolled is None or self._enrolled[0] != key:
             names = list(self.config.references)
-            matrix = np.stack([self._mean([self._partials(_read(c)) for c in self.config.references[n]])
-                               for n in names]) if names else np.zeros((0, 256), dtype=np.float32)
+            matrix = np.stack([self._embed([_read(c) for c in self.config.references[n]]) for n in names]) \
+                if names else np.zeros((0, 0), dtype=np.float32)
             self._enrolled = (key, names, matrix)
         return self._enrolled[1], self._enrolled[2]
 
     def process(self, batch: Sequence[IdentificationInput]) -> list[Diarization]:
         return [self._identify(item) for item in batch]
+
+    def _embed(self, pieces: Sequence[np.ndarray]) -> np.ndarray:
+        """One unit-length embedding of ``pieces`` of one speaker's speech (zeros when none can be embedded): the
+        encoder's rows of the pieces averaged, or resemblyzer's partial embeddings of all of them."""
+        if self._encoder is not None:
+            rows = self._encoder.embed_speech(pieces) if pieces else np.zeros((0, 1))
+            return _unit_mean(rows[np.all(np.isfinite(rows), axis=1)])
+        return _unit_mean(np.concatenate([self._partials(p) for p in pieces]) if pieces
+                          else np.zeros((0, 256), dtype=np.float32))
 
     def _partials(self, wav: np.ndarray) -> np.ndarray:
         """resemblyzer's partial-utterance embeddings of one piece of speech (none for silence or < 0.5 s)."""
@@ -133,52 +210,58 @@ class KnownSpeakers(IdentificationStage):
         wav = self._prepare(wav.astype(np.float32))
         if len(wav) < _MIN_PIECE * SAMPLE_RATE:
             return np.zeros((0, 256), dtype=np.float32)
-        return self._encoder.embed_utterance(wav, return_partials=True)[1]
-
-    @staticmethod
-    def _mean(partials: Sequence[np.ndarray]) -> np.ndarray:
-        stacked = np.concatenate(partials) if partials else np.zeros((0, 256), dtype=np.float32)
-        mean = stacked.mean(axis=0) if len(stacked) else np.zeros(256, dtype=np.float32)
-        norm = float(np.linalg.norm(mean))
-        return mean / norm if norm > 0 else mean
+        return self._voice.embed_utterance(wav, return_partials=True)[1]
 
     def speaker_embeddings(self, item: IdentificationInput) -> dict[str, np.ndarray]:
-        """Each diarized speaker's embedding (unit length) from its longest exclusive turns; speakers with less
-        than ``min_speech`` seconds are left out."""
+        """Each diarized speaker's embedding (unit length): the diarizer's own when it returned them in the
+        encoder's space, else from the speaker's longest exclusive turns; speakers with less than ``min_speech``
+        seconds are left out."""
         audio, cfg = item.audio, self.config
         turns = item.diarization.best
+        own = item.diarization.embeddings
+        vectors = own.as_dict() if own is not None and self._space is not None and own.space == self._space else {}
         found: dict[str, np.ndarray] = {}
         for speaker in turns.speakers:
             spans = sorted(turns.for_speaker(speaker), key=lambda s: (-s.duration, s.start))
             if sum(s.duration for s in spans) < cfg.min_speech:
                 continue
-            pieces, total = [], 0.0
-            for span in spans:
-                if total >= cfg.max_speech:
-                    break
-                pieces.append(self._partials(audio.crop(span).waveform))
-                total += span.duration
-            embedding = self._mean(pieces)
+            if speaker in vectors:
+                embedding = _unit_mean(np.asarray([vectors[speaker]], dtype=np.float64))
+            else:
+                pieces, total = [], 0.0
+                for span in spans:
+                    if total >= cfg.max_speech:
+                        break
+                    if span.duration >= _MIN_PIECE:
+                        pieces.append(audio.crop(span).waveform)
+                        total += span.duration
+                embedding = self._embed(pieces)
             if np.any(embedding):
                 found[speaker] = embedding
         return found
 
     def match(self, embeddings: dict[str, np.ndarray]) -> dict[str, str]:
-        """Speaker label → enrolled name, by optimal assignment of cosine similarities at least ``threshold``."""
+        """Speaker label → enrolled name, by optimal assignment of cosine similarities at least the threshold."""
         speakers = list(embeddings)
         names, references = self.enrolled()
         if not speakers or not names:
             return {}
         scores = np.stack([embeddings[s] for s in speakers]) @ references.T
-        return {speakers[row]: names[column] for row, column in assign(scores, self.config.threshold).items()}
+        return {speakers[row]: names[column] for row, column in assign(scores, self.threshold).items()}
 
     def _identify(self, item: IdentificationInput) -> Diarization:
         diarization = item.diarization
         mapping = self.match(self.speaker_embeddings(item)) if self.config.references else {}
         taken = set(mapping.values())
         mapping |= {s: f"{s} (not enrolled)" for s in diarization.turns.speakers if s not in mapping and s in taken}
-        return Diarization(diarization.turns.relabel(mapping),
-                           None if diarization.exclusive is None else diarization.exclusive.relabel(mapping))
+        return diarization.relabel(mapping)
+
+
+def _unit_mean(rows: np.ndarray) -> np.ndarray:
+    """The mean of ``rows`` scaled to unit length (zeros when there are none, or they cancel)."""
+    mean = rows.mean(axis=0) if len(rows) else np.zeros(rows.shape[1] if rows.ndim == 2 else 0)
+    norm = float(np.linalg.norm(mean))
+    return mean / norm if norm > 0 else mean
 
 
 def assign(scores: np.ndarray, threshold: float) -> dict[int, int]:

@@ -1,0 +1,190 @@
+"""Known speakers with pyannote's own speaker embeddings: the stage keeps pyannote.audio 4's ``speaker_embeddings``,
+embeds clips with the pipeline's embedding model, and ``known_speakers`` compares enrolled clips with them (a tiny
+random-weight community-1-style pipeline: the decisions are meaningless, the plumbing is real)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from qasr_plugins import Pipeline
+from qasr_plugins.adapters.pyannote import from_diarize_output, to_diarize_output
+from qasr_plugins.adapters.pyannote.diarization import PyannoteDiarization
+from qasr_plugins.audio import load_audio
+from qasr_plugins.document import ResultDocument
+from qasr_plugins.errors import ConfigErrors
+from qasr_plugins.graph import load_pipeline
+from qasr_plugins.stage import DiarizationInput, IdentificationInput, embeds_speech
+from qasr_plugins.stages.known_speakers import THRESHOLD, KnownSpeakers
+from qasr_plugins.types import Audio, Diarization, Span, SpeakerEmbeddings, SpeakerTurns, Turn
+
+pytest.importorskip("pyannote.audio", reason="needs the pyannote extra")
+
+
+@pytest.fixture(scope="module")
+def tiny_community(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from qasr_plugins.adapters.pyannote.tiny import build_tiny_diarization_pipeline
+
+    return build_tiny_diarization_pipeline(tmp_path_factory.mktemp("pyannote") / "community-1-tiny")
+
+
+@pytest.fixture(scope="module")
+def diarizer(tiny_community: Path) -> PyannoteDiarization:
+    stage = PyannoteDiarization(checkpoint=str(tiny_community))
+    stage.ensure_loaded()
+    return stage
+
+
+@pytest.fixture(scope="module")
+def clips(tmp_path_factory: pytest.TempPathFactory, sample_wav: Path) -> dict[str, str]:
+    """Two 4 s clips of the sample, written as files."""
+    audio = load_audio(sample_wav)
+    folder = tmp_path_factory.mktemp("clips")
+    found = {}
+    for name, start in (("Ann", 6.0), ("Bob", 20.0)):
+        path = folder / f"{name}.wav"
+        sf.write(path, audio.crop(Span(start, start + 4.0)).waveform, audio.sample_rate)
+        found[name] = str(path)
+    return found
+
+
+def test_the_stage_keeps_pyannotes_speaker_embeddings(diarizer: PyannoteDiarization, sample_wav: Path,
+                                                      tiny_community: Path) -> None:
+    from pyannote.audio import Pipeline as PyannotePipeline
+
+    audio = load_audio(sample_wav)
+    result = diarizer(DiarizationInput(audio))
+    theirs = PyannotePipeline.from_pretrained(str(tiny_community))(audio.to_pyannote())
+    rows = dict(zip(theirs.speaker_diarization.labels(), theirs.speaker_embeddings, strict=True))
+    assert result.embeddings is not None
+    assert result.embeddings.space == diarizer.speaker_space() == f"pyannote:{tiny_community}/embedding"
+    assert set(result.embeddings.speakers) <= set(result.turns.speakers)
+    for speaker, vector in result.embeddings.as_dict().items():
+        np.testing.assert_allclose(vector, rows[speaker], rtol=1e-6)
+    # rows pyannote padded with zeros (a speaker its clustering gave no centroid) are left out
+    padded = [s for s, row in rows.items() if not np.any(row)]
+    assert not set(padded) & set(result.embeddings.speakers)
+
+
+def test_embed_speech_is_the_pipelines_embedding_model(diarizer: PyannoteDiarization, sample_wav: Path) -> None:
+    import torch
+
+    audio = load_audio(sample_wav)
+    clip = audio.crop(Span(3.0, 6.0)).waveform
+    rows = diarizer.embed_speech([clip, clip[:100]])
+    expected = diarizer._pipeline._embedding(torch.from_numpy(clip)[None, None])[0]
+    np.testing.assert_allclose(rows[0], expected, rtol=1e-6)
+    assert np.isnan(rows[1]).all()  # too short for the model: no embedding, no error
+    assert embeds_speech(diarizer) and embeds_speech(PyannoteDiarization)
+    assert 0 < diarizer.same_speaker_similarity < 1
+
+
+def test_known_speakers_uses_the_diarizers_embeddings_in_its_space(tiny_community: Path, clips: dict[str, str],
+                                                                   diarizer: PyannoteDiarization) -> None:
+    """A speaker whose pyannote embedding is a clip's own embedding takes that clip's name whatever its audio; a
+    speaker without one, or with embeddings of another space, is embedded from its turns with the same model."""
+    ann, bob = (load_audio(clips[n]).waveform for n in ("Ann", "Bob"))
+    audio = Audio("two", np.concatenate([ann, bob]))
+    turns = SpeakerTurns("two", (Turn(Span(0.0, 4.0), "S1"),), exclusive=True)  # S1 speaks Ann's clip
+    stage = KnownSpeakers(references=clips, encoder={"name": "pyannote.diarization",
+                                                     "checkpoint": str(tiny_community)})
+    stage.ensure_loaded()
+    assert stage.threshold == diarizer.same_speaker_similarity  # the encoder's own, not the bundled one's
+
+    def named(embeddings: SpeakerEmbeddings | None) -> Diarization:
+        return stage(IdentificationInput(audio, Diarization(turns, embeddings=embeddings)))
+
+    own = SpeakerEmbeddings.of(diarizer.speaker_space(), {"S1": diarizer.embed_speech([bob])[0]})
+    result = named(own)
+    assert result.turns.speakers == ("Bob",)  # its own embedding is Bob's clip's
+    assert result.embeddings is not None and result.embeddings.speakers == ("Bob",)  # renamed with the turns
+    assert named(None).turns.speakers == ("Ann",)  # embedded from its turn: Ann's clip
+    foreign = SpeakerEmbeddings("resemblyzer==0.1.4", own.speakers, own.vectors)
+    assert named(foreign).turns.speakers == ("Ann",)  # another space's vectors are not compared
+
+
+def test_the_section_names_with_the_pyannote_diarizers_encoder(tiny_community: Path, clips: dict[str, str]) -> None:
+    overrides = [f"stages.diar.checkpoint={tiny_community}", f"+known_speakers.Ann={clips['Ann']}"]
+    spec = load_pipeline("diarized_transcript", overrides)
+    encoder = spec.node("speakers").config.encoder
+    assert encoder == {**spec.config["stages"]["diar"]} and encoder["checkpoint"] == str(tiny_community)
+    bundled = load_pipeline("diarized_transcript", [*overrides, "+stages.speakers.encoder=null"])
+    assert bundled.node("speakers").config.encoder is None
+    offline = load_pipeline("offline", [f"+known_speakers.Ann={clips['Ann']}"])
+    assert offline.node("speakers").config.encoder is None  # the embedded diarizer does not embed clips
+    assert offline.node("speakers").config.threshold is None
+
+
+@pytest.mark.parametrize(("encoder", "message"), [
+    ("{name: no.such.stage}", "no.such.stage"),
+    ("{name: embedded.diarization}", "cannot embed speech"),
+    ("{checkpoint: x}", "needs 'name'"),
+    ("{name: pyannote.diarization, num_speakers: 0}", "num_speakers"),
+])
+def test_a_wrong_encoder_is_a_config_error(clips: dict[str, str], encoder: str, message: str) -> None:
+    with pytest.raises(ConfigErrors) as caught:
+        load_pipeline("offline", [f"+known_speakers.Ann={clips['Ann']}", f"+stages.speakers.encoder={encoder}"])
+    problems = [e for e in caught.value.errors if e.where == "stages.speakers.encoder"]
+    assert problems and message in problems[0].message, caught.value
+
+
+def test_a_run_writes_the_enrolled_names_and_keeps_the_embeddings(tiny_community: Path, clips: dict[str, str],
+                                                                  sample_wav: Path, tmp_path: Path) -> None:
+    config = {
+        "name": "pyannote_named",
+        "graph": {"diar": {"kind": "diarization"}},
+        "stages": {"diar": {"name": "pyannote.diarization", "checkpoint": str(tiny_community)},
+                   "speakers": {"threshold": -1.0}},  # random weights: every speaker takes a name
+        "known_speakers": {"Ann": clips["Ann"], "Bob": clips["Bob"]},
+        "outputs": {"formats": ["json", "rttm"]},
+    }
+    pipeline = Pipeline.from_config(config, cache=False)
+    summary = pipeline.run([sample_wav], tmp_path, progress=False)
+    assert summary.line() == "1 done, 0 skipped, 0 failed"
+    document = ResultDocument.load(tmp_path / "sample.json")
+    named = set(document.diarization.best.speakers)
+    assert named and named <= {"Ann", "Bob"}
+    rttm = (tmp_path / "sample.rttm").read_text()
+    assert all(f" {name} " in rttm for name in named)
+    embeddings = document.diarization.embeddings
+    assert embeddings is not None and embeddings.space.startswith("pyannote:")
+    assert embeddings.speakers and set(embeddings.speakers) <= {"Ann", "Bob"}
+
+
+def test_speaker_embeddings_go_back_to_pyannote_in_label_order() -> None:
+    turns = SpeakerTurns("u", (Turn(Span(0, 1), "B"), Turn(Span(1, 2), "A")))
+    embeddings = SpeakerEmbeddings.of("pyannote:x", {"B": [0.0, 1.0], "A": [1.0, 0.0]})
+    output = to_diarize_output(Diarization(turns, embeddings=embeddings))
+    assert output.speaker_diarization.labels() == ["A", "B"]
+    np.testing.assert_array_equal(output.speaker_embeddings, [[1.0, 0.0], [0.0, 1.0]])
+    assert from_diarize_output(output, "u", "pyannote:x").embeddings == SpeakerEmbeddings.of(
+        "pyannote:x", {"A": [1.0, 0.0], "B": [0.0, 1.0]})
+    assert from_diarize_output(output, "u").embeddings is None  # no space named: not kept
+    partial = SpeakerEmbeddings.of("pyannote:x", {"A": [1.0, 0.0]})
+    assert to_diarize_output(Diarization(turns, embeddings=partial)).speaker_embeddings is None
+
+
+def test_speaker_embeddings_are_checked_and_round_trip() -> None:
+    embeddings = SpeakerEmbeddings.of("space", {"A": [1.0, 0.0], "B": [0.0, 1.0]})
+    assert SpeakerEmbeddings.from_dict(embeddings.to_dict()) == embeddings
+    assert embeddings.relabel({"A": "Ann"}).as_dict() == {"Ann": (1.0, 0.0), "B": (0.0, 1.0)}
+    turns = SpeakerTurns("u", (Turn(Span(0, 1), "A"),))
+    diarization = Diarization(turns, embeddings=embeddings)
+    assert Diarization.from_dict(diarization.to_dict()) == diarization
+    assert diarization.crop(Span(0, 0.5)).embeddings == embeddings
+    assert "embeddings" not in Diarization(turns).to_dict()  # documents without them are unchanged
+    with pytest.raises(ValueError, match="one vector per speaker"):
+        SpeakerEmbeddings("space", ("A", "B"), ((1.0,),))
+    with pytest.raises(ValueError, match="same dimension"):
+        SpeakerEmbeddings.of("space", {"A": [1.0], "B": [1.0, 2.0]})
+    with pytest.raises(ValueError, match="finite"):
+        SpeakerEmbeddings.of("space", {"A": [float("nan")]})
+
+
+def test_the_bundled_encoder_keeps_its_calibrated_threshold() -> None:
+    stage = KnownSpeakers()
+    stage.ensure_loaded()
+    assert stage.threshold == THRESHOLD
