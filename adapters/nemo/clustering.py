@@ -9,13 +9,15 @@ samples through the model's ``forward``), windows of one length in batches of ``
 length (NeMo's own clustering normalises embeddings too). ``model`` is a ``.nemo`` file or a pretrained name
 (default ``nvidia/speakerverification_en_titanet_large``; NGC names such as ``titanet_large`` or ``ecapa_tdnn`` work
 too). The clustering thresholds (``one_speaker_connectivity``, ``merge_similarity``) were tuned on resemblyzer's
-embeddings; another model may want them retuned.
+embeddings; another model may want them retuned. The stage is a :class:`~qasr_plugins.stage.SpeakerEncoder`: its
+output carries each speaker's mean embedding, and it embeds other speech with the same model, so ``known_speakers``
+names speakers with NeMo's embeddings.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 from pydantic import Field
@@ -41,9 +43,37 @@ class NemoClustering(EmbeddedDiarization):
     libraries = Libraries("nemo", ("torch", "nemo", "sklearn", "scipy"))
 
     config: NemoClusteringConfig
+    cache_version = "2"  # outputs carry the speakers' embeddings
+    #: ``EncDecSpeakerLabelModel.verify_speakers``' default: two embeddings this cosine-similar are one speaker.
+    same_speaker_similarity: ClassVar[float] = 0.7
 
     def model_id(self) -> str:
         return self.config.model
+
+    def speaker_space(self) -> str:
+        """``nemo:`` and the model (a .nemo file or a pretrained name)."""
+        return f"nemo:{self.config.model}"
+
+    def embed_speech(self, clips: Sequence[np.ndarray]) -> np.ndarray:
+        """Unit-length embeddings of whole clips (16 kHz), each through the model's ``forward``; a row of NaN for a
+        clip shorter than one window hop of the model's features."""
+        import torch
+
+        self.ensure_loaded()
+        shortest = round(0.1 * self._rate)
+        rows = []
+        with torch.inference_mode():
+            for clip in clips:
+                if len(clip) < shortest:
+                    rows.append(None)
+                    continue
+                signal = torch.from_numpy(np.ascontiguousarray(clip, dtype=np.float32))[None].to(self._model.device)
+                length = torch.tensor([len(clip)], dtype=torch.long, device=self._model.device)
+                _, embedding = self._model.forward(input_signal=signal, input_signal_length=length)
+                row = embedding.float().cpu().numpy()[0]
+                rows.append(row / max(float(np.linalg.norm(row)), 1e-8))
+        width = next((len(r) for r in rows if r is not None), 1)
+        return np.stack([np.full(width, np.nan) if r is None else r for r in rows]) if rows else np.zeros((0, width))
 
     def load(self) -> None:
         from nemo.collections.asr.models import EncDecSpeakerLabelModel

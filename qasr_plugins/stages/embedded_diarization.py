@@ -26,7 +26,7 @@ from pydantic import Field, model_validator
 
 from qasr_plugins.libraries import Libraries
 from qasr_plugins.sequences import runs
-from qasr_plugins.stage import DiarizationInput, DiarizationStage, StageConfig, VadInput
+from qasr_plugins.stage import DiarizationInput, DiarizationStage, StageConfig, VadInput, embeds_speech
 from qasr_plugins.stages.diarization.clustering import ClusterSettings, centroids, cluster, unit
 from qasr_plugins.stages.diarization.resegmentation import (
     FRAME,
@@ -38,7 +38,7 @@ from qasr_plugins.stages.diarization.resegmentation import (
     viterbi,
 )
 from qasr_plugins.tuning import integer, uniform
-from qasr_plugins.types import Audio, Diarization, Span, SpeakerTurns, SpeechRegions, Turn
+from qasr_plugins.types import Audio, Diarization, Span, SpeakerEmbeddings, SpeakerTurns, SpeechRegions, Turn
 
 _MEL_HOP = 0.01  # resemblyzer's spectrogram hop (s)
 _NORM_DBFS = -30  # resemblyzer's training loudness
@@ -216,8 +216,19 @@ class EmbeddedDiarization(DiarizationStage):
                 second = overlapped(frames, best, cfg.overlap_margin, round(cfg.min_overlap / FRAME))
                 regular.extend(Turn(_frame_span(region, a, b), names[k]) for a, b, k in runs(second) if k >= 0)
         # each speaker's touching or overlapping turns joined (1 µs for rounding)
-        return Diarization(SpeakerTurns(audio.uri, tuple(regular)).support(collar=1e-6),
-                           SpeakerTurns(audio.uri, tuple(exclusive), exclusive=True))
+        turns = SpeakerTurns(audio.uri, tuple(regular)).support(collar=1e-6)
+        return Diarization(turns, SpeakerTurns(audio.uri, tuple(exclusive), exclusive=True),
+                           self._speaker_embeddings(embeddings, labels, names, set(turns.speakers)))
+
+    def _speaker_embeddings(self, embeddings: np.ndarray, labels: np.ndarray, names: dict[int, str],
+                            speakers: set[str]) -> SpeakerEmbeddings | None:
+        """Each speaker's mean window embedding, when this stage embeds other speech in the same space (a
+        :class:`~qasr_plugins.stage.SpeakerEncoder` subclass); ``None`` otherwise."""
+        space = self.speaker_space() if embeds_speech(self) else None  # type: ignore[attr-defined]
+        if space is None:
+            return None
+        means = centroids(unit(embeddings), labels)
+        return SpeakerEmbeddings.of(space, {names[k]: means[k] for k in names if names[k] in speakers})
 
 
 def _stretches(windows: Sequence[Span]) -> list[tuple[int, int]]:

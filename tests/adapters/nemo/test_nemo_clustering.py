@@ -84,3 +84,46 @@ class TestNemoClusteringContract(StageContract):
     stage_class = NemoClustering
     registered_name = "nemo.clustering"
     settings_from_fixtures = {"model": "tiny_speaker"}
+
+
+def test_speakers_carry_nemo_embeddings_and_clips_embed_in_the_same_space(stage: NemoClustering,
+                                                                          sample: Audio) -> None:
+    from qasr_plugins.stage import embeds_speech
+
+    speech = SpeechRegions(sample.uri, (Span(1.0, 9.0), Span(10.0, 20.0)))
+    fixed = NemoClustering(model=stage.config.model, num_speakers=2)
+    fixed.ensure_loaded()
+    diarization = fixed.process([DiarizationInput(sample, speech)])[0]
+    embeddings = diarization.embeddings
+    assert embeddings is not None and embeddings.space == fixed.speaker_space() == f"nemo:{stage.config.model}"
+    assert set(embeddings.speakers) == set(diarization.turns.speakers)
+    vectors = np.array(embeddings.vectors)
+    assert vectors.shape == (2, 16) and np.allclose(np.linalg.norm(vectors, axis=1), 1.0)
+    assert not np.allclose(vectors[0], vectors[1])
+    # a whole clip through embed_speech is the same forward pass as a window of that span
+    clip = Span(12.0, 15.0)
+    rows = stage.embed_speech([sample.crop(clip).waveform, sample.waveform[:10]])
+    np.testing.assert_allclose(rows[0], stage.embed(sample, [clip])[0], atol=1e-5)
+    assert np.isnan(rows[1]).all()  # too short to embed
+    assert embeds_speech(stage) and stage.same_speaker_similarity == 0.7
+
+
+def test_the_known_speakers_section_names_with_the_nemo_model(tiny_speaker: Path, sample_wav: Path,
+                                                              tmp_path: Path) -> None:
+    import soundfile as sf
+
+    clip = tmp_path / "agent.wav"
+    sf.write(clip, load_audio(sample_wav).crop(Span(10.7, 14.4)).waveform, 16000)
+    spec = load_pipeline("offline", ["stages/diarization@stages.diar=nemo_titanet",
+                                     f"stages.diar.model={tiny_speaker}", f"+known_speakers.agent={clip}"])
+    encoder = spec.node("speakers").config.encoder
+    assert encoder["name"] == "nemo.clustering" and encoder["model"] == str(tiny_speaker)
+    from qasr_plugins import Pipeline
+
+    config = {"name": "named", "graph": {"diar": {"kind": "diarization"}},
+              "stages": {"diar": {"name": "nemo.clustering", "model": str(tiny_speaker), "num_speakers": 2},
+                         "speakers": {"threshold": -1.0}},  # random weights: the best match takes the name
+              "known_speakers": {"agent": str(clip)}, "outputs": {"formats": ["rttm"]}}
+    document = Pipeline.from_config(config, cache=False)(str(sample_wav))
+    assert "agent" in document.diarization.best.speakers and len(document.diarization.best.speakers) == 2
+    assert "agent" in document.diarization.embeddings.speakers
