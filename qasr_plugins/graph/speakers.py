@@ -62,7 +62,8 @@ def with_known_speakers(config: Mapping[str, Any], references: Mapping[str, Any]
 
 
 def expand_section(config: Mapping[str, Any], errors: list[ConfigError]) -> Mapping[str, Any]:
-    """``config`` with its ``known_speakers`` section, if any, turned into the node that names them."""
+    """``config`` with its ``known_speakers`` section, if any, turned into the node that names them (see
+    :func:`copied_env_paths` for the paths its ``encoder`` copies)."""
     if SECTION not in config:
         return config
     references = config[SECTION]
@@ -74,6 +75,20 @@ def expand_section(config: Mapping[str, Any], errors: list[ConfigError]) -> Mapp
                                   hint="e.g. 'known_speakers: {Alice: [alice.wav], Bob: bob.wav}'."))
         return {k: v for k, v in config.items() if k != SECTION}
     return with_known_speakers(config, references, errors)
+
+
+def copied_env_paths(config: Mapping[str, Any], env_paths: frozenset[str]) -> frozenset[str]:
+    """``env_paths`` and, when the naming node's ``encoder`` is a copy of another node's stage settings, the copies
+    of those settings' paths filled from the environment (so their values stay out of messages and provenance)."""
+    stages = config.get("stages")
+    own = stages.get(NODE) if isinstance(stages, Mapping) else None
+    encoder = own.get("encoder") if isinstance(own, Mapping) else None
+    if not env_paths or not isinstance(encoder, Mapping):
+        return env_paths
+    sources = [key for key, settings in stages.items() if key != NODE and settings == encoder]
+    copies = {f"stages.{NODE}.encoder.{path[len(prefix):]}" for key in sources
+              for prefix in (f"stages.{key}.",) for path in env_paths if path.startswith(prefix)}
+    return env_paths | copies
 
 
 def _speaker_encoder(settings: Any) -> dict[str, Any] | None:

@@ -17,7 +17,7 @@ from qasr_plugins.errors import ConfigError, ConfigErrors, PluginError, did_you_
 from qasr_plugins.graph.guards import scrub
 from qasr_plugins.graph.outputs import pick_transcript_node, resolve_writers
 from qasr_plugins.graph.sections import GIVEN_KEYS, NODE_KEYS, Sections, as_mapping, read_sections, unknown_keys
-from qasr_plugins.graph.speakers import expand_section
+from qasr_plugins.graph.speakers import copied_env_paths, expand_section
 from qasr_plugins.graph.specs import GivenSpec, NodeSpec, PipelineSpec, ResolvedNode
 from qasr_plugins.settings import build_config
 from qasr_plugins.stage import KINDS, NODE_KINDS, PART_TYPES
@@ -38,6 +38,7 @@ def validate(config: Mapping[str, Any], *, source: str = "",
     """
     errors: list[ConfigError] = []
     config = expand_section(config, errors)
+    env_paths = copied_env_paths(config, env_paths)
     sections = read_sections(config, errors)
     given = resolve_given(sections.given, sections.graph, errors)
     resolved = resolve_nodes(sections, errors)

@@ -188,3 +188,15 @@ def test_the_bundled_encoder_keeps_its_calibrated_threshold() -> None:
     stage = KnownSpeakers()
     stage.ensure_loaded()
     assert stage.threshold == THRESHOLD
+
+
+def test_a_diarizer_setting_from_the_environment_stays_hidden_in_the_encoders_copy(
+        clips: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    secret = "/secret/pipelines/community-1"
+    monkeypatch.setenv("QASR_TEST_PIPELINE", secret)
+    spec = load_pipeline("diarized_transcript", ["stages.diar.checkpoint=${oc.env:QASR_TEST_PIPELINE}",
+                                                 f"+known_speakers.Ann={clips['Ann']}"], allow_env=True)
+    node = spec.node("speakers")
+    assert node.config.encoder["checkpoint"] == secret  # used
+    assert secret not in spec.describe() and secret not in str(spec.public_config())  # never shown
+    assert secret not in str(spec.public_settings(node.settings_path, node.config))
