@@ -147,7 +147,7 @@ class KnownSpeakers(IdentificationStage):
 
         if self.config.encoder is not None:
             settings = self.config.encoder
-            return " ".join(str(settings[k]) for k in ("name", "checkpoint") if k in settings)
+            return " ".join(str(settings[k]) for k in ("name", "checkpoint", "model") if k in settings)
         return f"resemblyzer=={version('resemblyzer')}"
 
     def load(self) -> None:

@@ -127,3 +127,5 @@ def test_the_known_speakers_section_names_with_the_nemo_model(tiny_speaker: Path
     document = Pipeline.from_config(config, cache=False)(str(sample_wav))
     assert "agent" in document.diarization.best.speakers and len(document.diarization.best.speakers) == 2
     assert "agent" in document.diarization.embeddings.speakers
+    record = next(r for r in document.provenance if r.node == "speakers")
+    assert record.model == f"nemo.clustering {tiny_speaker}"  # the encoder that named them
