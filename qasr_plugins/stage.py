@@ -138,6 +138,12 @@ class Stage(Configured, ABC, Generic[In, Out]):
         self._unloaded_state: dict[str, Any] | None = None
 
     @classmethod
+    def libraries_for(cls, config: StageConfig) -> Libraries | None:
+        """What the stage imports with these settings. Default: :attr:`libraries`; override when the settings
+        choose between libraries."""
+        return cls.libraries
+
+    @classmethod
     def provides(cls, config: StageConfig) -> frozenset[str]:
         """Capabilities of this stage's output (beyond those kept from :attr:`passthrough`). Default:
         :attr:`offers`; override when they depend on the settings."""
@@ -174,7 +180,8 @@ class Stage(Configured, ABC, Generic[In, Out]):
             try:
                 self.load()
             except ModuleNotFoundError as exc:
-                raise missing_library(type(self).__name__, self.libraries, [exc.name or str(exc)]) from exc
+                libraries = self.libraries_for(self.config)
+                raise missing_library(type(self).__name__, libraries, [exc.name or str(exc)]) from exc
             self._loaded = True
             self._unloaded_state = unloaded
 

@@ -266,5 +266,5 @@ class StageRecord:
                    dict(data.get("settings", {})), data.get("cache"))
 
 
-__all__ = ["SAMPLE_RATE", "Audio", "CropMode", "Diarization", "Span", "SpeakerEmbeddings", "SpeakerTurns", "SpeechRegions",
-           "StageRecord", "TokenLogprob", "Transcript", "TranscriptSegment", "Turn", "Word", "WordUnit"]
+__all__ = ["SAMPLE_RATE", "Audio", "CropMode", "Diarization", "Span", "SpeakerEmbeddings", "SpeakerTurns",
+           "SpeechRegions", "StageRecord", "TokenLogprob", "Transcript", "TranscriptSegment", "Turn", "Word", "WordUnit"]

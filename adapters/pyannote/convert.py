@@ -81,5 +81,6 @@ def to_diarize_output(diarization: Diarization) -> Any:
     regular = to_annotation(diarization.turns)
     vectors = {} if diarization.embeddings is None else diarization.embeddings.as_dict()
     labels = regular.labels()
-    rows = np.array([vectors[label] for label in labels]) if labels and all(label in vectors for label in labels) else None
+    complete = bool(labels) and all(label in vectors for label in labels)
+    rows = np.array([vectors[label] for label in labels]) if complete else None
     return DiarizeOutput(regular, to_annotation(diarization.best), rows)

@@ -95,7 +95,7 @@ class PipelineSpec:
         """An ``S410`` for each node whose stage's declared libraries are not installed (nothing is imported)."""
         found = []
         for node in self.nodes:
-            libraries = node.stage_class.libraries
+            libraries = node.stage_class.libraries_for(node.config)
             missing = libraries.missing() if libraries is not None else ()
             if missing:
                 found.append(missing_library(node.stage_name, libraries, missing).located(node.settings_path))

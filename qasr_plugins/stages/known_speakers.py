@@ -142,6 +142,14 @@ class KnownSpeakers(IdentificationStage):
 
     config: KnownSpeakersConfig
 
+    @classmethod
+    def libraries_for(cls, config: KnownSpeakersConfig) -> Libraries | None:  # type: ignore[override]
+        """With an ``encoder``, that stage's libraries (resemblyzer is then not needed); else the bundled ones."""
+        if config.encoder is None:
+            return cls.libraries
+        stage = encoder_stage(config.encoder)
+        return type(stage).libraries_for(stage.config)  # type: ignore[attr-defined]
+
     def model_id(self) -> str:
         from importlib.metadata import version
 

@@ -200,3 +200,20 @@ def test_a_diarizer_setting_from_the_environment_stays_hidden_in_the_encoders_co
     assert node.config.encoder["checkpoint"] == secret  # used
     assert secret not in spec.describe() and secret not in str(spec.public_config())  # never shown
     assert secret not in str(spec.public_settings(node.settings_path, node.config))
+
+
+def test_naming_with_pyannote_needs_pyannote_not_resemblyzer(tiny_community: Path, clips: dict[str, str],
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    import importlib.util
+
+    found = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *args: None if name == "resemblyzer" else found(name, *args))
+    overrides = [f"stages.diar.checkpoint={tiny_community}", f"+known_speakers.Ann={clips['Ann']}"]
+    with_pyannote = load_pipeline("diarized_transcript", overrides)
+    assert with_pyannote.node("speakers").stage_class.libraries_for(with_pyannote.node("speakers").config) == \
+        PyannoteDiarization.libraries
+    assert not [e for e in with_pyannote.missing_libraries() if e.where == "stages.speakers"]
+    bundled = load_pipeline("diarized_transcript", [*overrides, "+stages.speakers.encoder=null"])
+    missing = [e for e in bundled.missing_libraries() if e.where == "stages.speakers"]
+    assert missing and "resemblyzer" in missing[0].message and "[offline]" in missing[0].hint
