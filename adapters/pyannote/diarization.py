@@ -56,9 +56,10 @@ class PyannoteDiarization(DiarizationStage):
 
     libraries = Libraries("pyannote", ("torch", "pyannote.audio"))
     cache_version = "2"  # outputs carry the speakers' embeddings
-    #: pyannote/speaker-diarization-3.1 joins clusters of its embedding model's vectors (WeSpeaker ResNet34, the one
-    #: community-1 uses too) up to a cosine distance of 0.7046: the similarity from which it takes two for one speaker.
-    same_speaker_similarity: ClassVar[float] = 1 - 0.7045654963945799
+    #: pyannote/speaker-diarization-3.1 joins clusters of its embedding model's unit-length vectors (WeSpeaker
+    #: ResNet34, the one community-1 uses too) up to a Euclidean distance of 0.7046 between centroids: a cosine
+    #: similarity of 1 - 0.7046² / 2 ≈ 0.75 is where it takes two for one speaker.
+    same_speaker_similarity: ClassVar[float] = 1 - 0.7045654963945799**2 / 2
 
     config: PyannoteDiarizationConfig
 
