@@ -44,8 +44,9 @@ class NemoClustering(EmbeddedDiarization):
 
     config: NemoClusteringConfig
     cache_version = "2"  # outputs carry the speakers' embeddings
-    #: ``EncDecSpeakerLabelModel.verify_speakers``' default: two embeddings this cosine-similar are one speaker.
-    same_speaker_similarity: ClassVar[float] = 0.7
+    #: ``EncDecSpeakerLabelModel.verify_speakers`` takes two recordings for one speaker when (cosine + 1) / 2 reaches
+    #: 0.7 (its default): a cosine similarity of 0.4.
+    same_speaker_similarity: ClassVar[float] = 2 * 0.7 - 1
 
     def model_id(self) -> str:
         return self.config.model
