@@ -106,17 +106,22 @@ class ResultDocument:
             raise InputError(f"has schema_version {version!r}; this qasr reads {SCHEMA_VERSION.split('.')[0]}.x.",
                              where=source, code="I307", hint="Convert it with the qasr version that wrote it.")
         speech, diarization, transcript = data.get("speech"), data.get("diarization"), data.get("transcript")
-        return cls(
-            uri=data["uri"],
-            audio=AudioInfo.from_dict(data["audio"]),
-            speech=None if speech is None else SpeechRegions.from_dict(speech),
-            diarization=None if diarization is None else Diarization.from_dict(diarization),
-            transcript=None if transcript is None else Transcript.from_dict(transcript),
-            provenance=tuple(StageRecord.from_dict(p) for p in data.get("provenance", ())),
-            pipeline=data.get("pipeline"),
-            qasr_version=data.get("qasr_version"),
-            extra=dict(data.get("extra", {})),
-        )
+        try:
+            return cls(
+                uri=data["uri"],
+                audio=AudioInfo.from_dict(data["audio"]),
+                speech=None if speech is None else SpeechRegions.from_dict(speech),
+                diarization=None if diarization is None else Diarization.from_dict(diarization),
+                transcript=None if transcript is None else Transcript.from_dict(transcript),
+                provenance=tuple(StageRecord.from_dict(p) for p in data.get("provenance", ())),
+                pipeline=data.get("pipeline"),
+                qasr_version=data.get("qasr_version"),
+                extra=dict(data.get("extra", {})),
+            )
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            detail = f"missing key {exc}" if isinstance(exc, KeyError) else str(exc)
+            raise InputError(f"is a qasr result document that cannot be read ({detail}).", where=source, code="I310",
+                             hint="Pass a JSON file written by the 'json' writer, unedited.") from None
 
     def to_json(self, indent: int | None = 2) -> str:
         return json.dumps(self.to_dict(), ensure_ascii=False, indent=indent, allow_nan=False)

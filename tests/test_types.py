@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -94,6 +95,28 @@ def test_foreign_or_future_documents_are_rejected_with_codes() -> None:
     assert info.value.code == "I307"
     with pytest.raises(InputError):
         ResultDocument.from_json("{not json", source="bad.json")
+
+
+@pytest.mark.parametrize("damage", [
+    lambda d: d.pop("uri"),
+    lambda d: d["audio"].update(duration="long"),
+    lambda d: d.update(diarization={"turns": {"uri": "u", "turns": [{"start": "zz", "end": 1, "speaker": "A"}]}}),
+    lambda d: d.update(diarization={"turns": {"uri": "u", "turns": []},
+                                    "embeddings": {"space": "x", "vectors": {"A": ["one"]}}}),
+    lambda d: d.update(transcript={"uri": "u", "segments": "none"}),
+])
+def test_a_damaged_document_is_a_coded_error_naming_the_file(damage, tmp_path: Path) -> None:
+    from qasr_plugins.evaluation.readers import read_all
+
+    data = _document().to_dict()
+    damage(data)
+    with pytest.raises(InputError) as info:
+        ResultDocument.from_dict(data, source="x.json")
+    assert info.value.code == "I310" and "x.json" in info.value.render()
+    (tmp_path / "x.json").write_text(json.dumps(data))
+    with pytest.raises(InputError) as listed:  # found in a folder: reported, not skipped as a foreign JSON file
+        read_all([tmp_path])
+    assert listed.value.code == "I310"
 
 
 def test_types_are_frozen() -> None:
