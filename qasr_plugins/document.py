@@ -98,7 +98,7 @@ class ResultDocument:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], *, source: str = "<dict>") -> ResultDocument:
-        if data.get("schema") != SCHEMA_ID:
+        if not isinstance(data, Mapping) or data.get("schema") != SCHEMA_ID:
             raise InputError("is not a qasr result document (no 'schema': 'qasr.result').", where=source,
                              code="I306", hint="Pass a JSON file written by the 'json' writer.")
         version = str(data.get("schema_version", ""))

@@ -95,6 +95,9 @@ def test_foreign_or_future_documents_are_rejected_with_codes() -> None:
     assert info.value.code == "I307"
     with pytest.raises(InputError):
         ResultDocument.from_json("{not json", source="bad.json")
+    with pytest.raises(InputError) as info:
+        ResultDocument.from_json("[1, 2]", source="list.json")
+    assert info.value.code == "I306"
 
 
 @pytest.mark.parametrize("damage", [
