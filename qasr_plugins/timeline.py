@@ -382,8 +382,13 @@ class SpeakerEmbeddings:
         return dict(zip(self.speakers, self.vectors, strict=True))
 
     def relabel(self, mapping: Mapping[str, str]) -> SpeakerEmbeddings:
-        """The embeddings with speakers renamed through ``mapping`` (labels it does not name are kept)."""
-        return replace(self, speakers=tuple(mapping.get(s, s) for s in self.speakers))
+        """The embeddings with speakers renamed through ``mapping`` (labels it does not name are kept); speakers
+        renamed to one label are merged into the mean of their vectors."""
+        merged: dict[str, list[tuple[float, ...]]] = {}
+        for speaker, vector in zip(self.speakers, self.vectors, strict=True):
+            merged.setdefault(mapping.get(speaker, speaker), []).append(vector)
+        return SpeakerEmbeddings.of(self.space, {s: [math.fsum(column) / len(vs) for column in zip(*vs, strict=True)]
+                                                 for s, vs in merged.items()})
 
     def to_dict(self) -> dict[str, Any]:
         return {"space": self.space, "vectors": {s: list(v) for s, v in self.as_dict().items()}}

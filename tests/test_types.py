@@ -15,6 +15,7 @@ from qasr_plugins.types import (
     Audio,
     Diarization,
     Span,
+    SpeakerEmbeddings,
     SpeakerTurns,
     SpeechRegions,
     StageRecord,
@@ -125,3 +126,21 @@ def test_a_damaged_document_is_a_coded_error_naming_the_file(damage, tmp_path: P
 def test_types_are_frozen() -> None:
     with pytest.raises(AttributeError):
         Span(0, 1).start = 2  # type: ignore[misc]
+
+
+def test_speaker_embeddings_are_checked_and_round_trip() -> None:
+    embeddings = SpeakerEmbeddings.of("space", {"A": [1.0, 0.0], "B": [0.0, 1.0]})
+    assert SpeakerEmbeddings.from_dict(embeddings.to_dict()) == embeddings
+    assert embeddings.relabel({"A": "Ann"}).as_dict() == {"Ann": (1.0, 0.0), "B": (0.0, 1.0)}
+    assert embeddings.relabel({"A": "X", "B": "X"}).as_dict() == {"X": (0.5, 0.5)}  # merged speakers: the mean
+    turns = SpeakerTurns("u", (Turn(Span(0, 1), "A"),))
+    diarization = Diarization(turns, embeddings=embeddings)
+    assert Diarization.from_dict(diarization.to_dict()) == diarization
+    assert diarization.crop(Span(0, 0.5)).embeddings == embeddings
+    assert "embeddings" not in Diarization(turns).to_dict()  # documents without them are unchanged
+    with pytest.raises(ValueError, match="one vector per speaker"):
+        SpeakerEmbeddings("space", ("A", "B"), ((1.0,),))
+    with pytest.raises(ValueError, match="same dimension"):
+        SpeakerEmbeddings.of("space", {"A": [1.0], "B": [1.0, 2.0]})
+    with pytest.raises(ValueError, match="finite"):
+        SpeakerEmbeddings.of("space", {"A": [float("nan")]})

@@ -167,23 +167,6 @@ def test_speaker_embeddings_go_back_to_pyannote_in_label_order() -> None:
     assert to_diarize_output(Diarization(turns, embeddings=partial)).speaker_embeddings is None
 
 
-def test_speaker_embeddings_are_checked_and_round_trip() -> None:
-    embeddings = SpeakerEmbeddings.of("space", {"A": [1.0, 0.0], "B": [0.0, 1.0]})
-    assert SpeakerEmbeddings.from_dict(embeddings.to_dict()) == embeddings
-    assert embeddings.relabel({"A": "Ann"}).as_dict() == {"Ann": (1.0, 0.0), "B": (0.0, 1.0)}
-    turns = SpeakerTurns("u", (Turn(Span(0, 1), "A"),))
-    diarization = Diarization(turns, embeddings=embeddings)
-    assert Diarization.from_dict(diarization.to_dict()) == diarization
-    assert diarization.crop(Span(0, 0.5)).embeddings == embeddings
-    assert "embeddings" not in Diarization(turns).to_dict()  # documents without them are unchanged
-    with pytest.raises(ValueError, match="one vector per speaker"):
-        SpeakerEmbeddings("space", ("A", "B"), ((1.0,),))
-    with pytest.raises(ValueError, match="same dimension"):
-        SpeakerEmbeddings.of("space", {"A": [1.0], "B": [1.0, 2.0]})
-    with pytest.raises(ValueError, match="finite"):
-        SpeakerEmbeddings.of("space", {"A": [float("nan")]})
-
-
 def test_the_bundled_encoder_keeps_its_calibrated_threshold() -> None:
     stage = KnownSpeakers()
     stage.ensure_loaded()
