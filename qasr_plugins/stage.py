@@ -15,7 +15,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Any, ClassVar, Generic, Protocol, TypeVar, get_type_hints, runtime_checkable
+from typing import Any, ClassVar, Generic, Protocol, TypeVar, get_type_hints
 
 import numpy as np
 
@@ -212,14 +212,14 @@ class Stage(Configured, ABC, Generic[In, Out]):
         """Release resources (models, threads)."""
 
 
-@runtime_checkable
 class SpeakerEncoder(Protocol):
     """What a diarization stage offers when its speakers' embeddings can be compared with other speech.
 
     A stage that returns :class:`~qasr_plugins.types.SpeakerEmbeddings` and implements these methods lets an
     identification stage (``known_speakers``) embed reference clips in the same space. ``speaker_space`` is the
     ``space`` of the embeddings it returns; ``same_speaker_similarity`` the cosine similarity from which two of its
-    embeddings are taken to be one speaker (the default threshold for naming speakers).
+    embeddings are taken to be one speaker (the default threshold for naming speakers). :func:`embeds_speech` tells
+    whether a stage class implements it.
     """
 
     same_speaker_similarity: float
