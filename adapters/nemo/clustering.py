@@ -56,23 +56,11 @@ class NemoClustering(EmbeddedDiarization):
         return f"nemo:{self.config.model}"
 
     def embed_speech(self, clips: Sequence[np.ndarray]) -> np.ndarray:
-        """Unit-length embeddings of whole clips (16 kHz), each through the model's ``forward``; a row of NaN for a
-        clip shorter than one window hop of the model's features."""
-        import torch
-
+        """Unit-length embeddings of whole clips (16 kHz), each as one window of :meth:`embed`; a row of NaN for a
+        clip shorter than 0.1 s."""
         self.ensure_loaded()
-        shortest = round(0.1 * self._rate)
-        rows = []
-        with torch.inference_mode():
-            for clip in clips:
-                if len(clip) < shortest:
-                    rows.append(None)
-                    continue
-                signal = torch.from_numpy(np.ascontiguousarray(clip, dtype=np.float32))[None].to(self._model.device)
-                length = torch.tensor([len(clip)], dtype=torch.long, device=self._model.device)
-                _, embedding = self._model.forward(input_signal=signal, input_signal_length=length)
-                row = embedding.float().cpu().numpy()[0]
-                rows.append(row / max(float(np.linalg.norm(row)), 1e-8))
+        rows = [self.embed(Audio("clip", clip), [Span(0.0, len(clip) / self._rate)])[0]
+                if len(clip) >= round(0.1 * self._rate) else None for clip in clips]
         width = next((len(r) for r in rows if r is not None), 1)
         return np.stack([np.full(width, np.nan) if r is None else r for r in rows]) if rows else np.zeros((0, width))
 

@@ -85,9 +85,10 @@ def copied_env_paths(config: Mapping[str, Any], env_paths: frozenset[str]) -> fr
     encoder = own.get("encoder") if isinstance(own, Mapping) else None
     if not env_paths or not isinstance(encoder, Mapping):
         return env_paths
-    sources = [key for key, settings in stages.items() if key != NODE and settings == encoder]
-    copies = {f"stages.{NODE}.encoder.{path[len(prefix):]}" for key in sources
-              for prefix in (f"stages.{key}.",) for path in env_paths if path.startswith(prefix)}
+    copies: set[str] = set()
+    for key in (key for key, settings in stages.items() if key != NODE and settings == encoder):
+        prefix = f"stages.{key}."
+        copies |= {f"stages.{NODE}.encoder.{path.removeprefix(prefix)}" for path in env_paths if path.startswith(prefix)}
     return env_paths | copies
 
 

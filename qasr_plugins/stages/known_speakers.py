@@ -25,6 +25,7 @@ from pydantic import Field, field_validator, model_validator
 from qasr_plugins.errors import ConfigError
 from qasr_plugins.libraries import Libraries
 from qasr_plugins.stage import IdentificationInput, IdentificationStage, SpeakerEncoder, StageConfig, embeds_speech
+from qasr_plugins.stages.diarization.clustering import unit
 from qasr_plugins.types import SAMPLE_RATE, Diarization
 
 MIN_CLIP = 2.0
@@ -267,9 +268,9 @@ class KnownSpeakers(IdentificationStage):
 
 def _unit_mean(rows: np.ndarray) -> np.ndarray:
     """The mean of ``rows`` scaled to unit length (zeros when there are none, or they cancel)."""
-    mean = rows.mean(axis=0) if len(rows) else np.zeros(rows.shape[1] if rows.ndim == 2 else 0)
-    norm = float(np.linalg.norm(mean))
-    return mean / norm if norm > 0 else mean
+    if not len(rows):
+        return np.zeros(rows.shape[1] if rows.ndim == 2 else 0)
+    return unit(rows.mean(axis=0, keepdims=True))[0]
 
 
 def assign(scores: np.ndarray, threshold: float) -> dict[int, int]:
