@@ -18,6 +18,7 @@ from qasr_plugins.errors import InputError, QasrError, StageError
 from qasr_plugins.graph import NodeSpec, PipelineSpec
 from qasr_plugins.memory import return_freed_memory
 from qasr_plugins.partials import listening
+from qasr_plugins.settings import StageConfig
 from qasr_plugins.stage import KINDS, Stage, Writer
 from qasr_plugins.types import Audio, StageRecord
 
@@ -48,6 +49,8 @@ class Executor:
         self._identities: dict[tuple[str, str], dict[str, Any] | None] = {}
         #: The error of the stage that last failed to load.
         self.load_failure: QasrError | None = None
+        for stage in self.stages.values():
+            stage.meet_peers(self.peer)
 
     def load(self) -> None:
         """Load every stage's models now (otherwise they load on first use). With ``run.release_models`` nothing
@@ -74,6 +77,15 @@ class Executor:
                                            where=node.settings_path, code="S402",
                                            hint="Check the model settings of this stage.")
             raise self.load_failure from exc
+
+    def peer(self, stage_name: str, config: StageConfig) -> Stage[Any, Any] | None:
+        """The stage of the first node that runs ``stage_name`` with settings equal to ``config`` (``None``: none
+        does); a stage adopted from another executor counts as this one's."""
+        digest = config.digest()
+        for node in self.spec.nodes:
+            if node.stage_name == stage_name and node.config.digest() == digest:
+                return self.stages[node.name]
+        return None
 
     def identity(self, node: NodeSpec) -> dict[str, Any] | None:
         """What the cache keys ``node``'s outputs on beyond its inputs (``None``: the node is not cached)."""

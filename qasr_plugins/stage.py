@@ -12,7 +12,7 @@ inside :meth:`Stage.process`, never at module import, so that validation and ``q
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any, ClassVar, Generic, Protocol, TypeVar, get_type_hints
@@ -109,6 +109,9 @@ class AttributionInput:
 
 In = TypeVar("In")
 Out = TypeVar("Out")
+#: How a stage finds the pipeline's other stages: ``(stage name, settings)`` → the stage instance of the node that
+#: runs that stage with those settings, or ``None`` when no node does (see :meth:`Stage.meet_peers`).
+FindPeer = Callable[[str, StageConfig], "Stage[Any, Any] | None"]
 
 
 class Stage(Configured, ABC, Generic[In, Out]):
@@ -195,6 +198,16 @@ class Stage(Configured, ABC, Generic[In, Out]):
         unloaded = self._unloaded_state
         vars(self).clear()
         vars(self).update(unloaded)
+
+    @property
+    def loaded(self) -> bool:
+        """Whether the stage is loaded (:meth:`ensure_loaded` ran and :meth:`release` has not undone it)."""
+        return self._loaded
+
+    def meet_peers(self, find: FindPeer) -> None:
+        """Told, before loading, how to find the other stages of the pipeline it runs in. A stage that builds a stage
+        of its own (``known_speakers``' encoder) can take a node's instead when a node runs that stage with the same
+        settings, so that one model serves both. Default: ignored."""
 
     def load(self) -> None:
         """Load models and other heavy resources. Called once, before the first :meth:`process`."""

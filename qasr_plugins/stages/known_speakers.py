@@ -24,7 +24,14 @@ from pydantic import Field, field_validator, model_validator
 
 from qasr_plugins.errors import ConfigError
 from qasr_plugins.libraries import Libraries
-from qasr_plugins.stage import IdentificationInput, IdentificationStage, SpeakerEncoder, StageConfig, embeds_speech
+from qasr_plugins.stage import (
+    FindPeer,
+    IdentificationInput,
+    IdentificationStage,
+    SpeakerEncoder,
+    StageConfig,
+    embeds_speech,
+)
 from qasr_plugins.stages.diarization.clustering import unit
 from qasr_plugins.types import SAMPLE_RATE, Diarization
 
@@ -159,17 +166,24 @@ class KnownSpeakers(IdentificationStage):
             return " ".join(str(settings[k]) for k in ("name", "checkpoint", "model") if k in settings)
         return f"resemblyzer=={version('resemblyzer')}"
 
+    def meet_peers(self, find: FindPeer) -> None:
+        """Keeps ``find``: the ``encoder`` is the diarization node's own stage when it has the same settings."""
+        self._find_peer: FindPeer | None = find
+
     def load(self) -> None:
         self._enrolled: tuple[str, list[str], np.ndarray] | None = None
         self._encoder: SpeakerEncoder | None = None
         self._space: str | None = None
         if self.config.encoder is not None:
-            encoder = encoder_stage(self.config.encoder)
+            encoder = self._encoder_stage(self.config.encoder)
+            #: Whether this stage loaded the encoder (and releases it): a peer's loaded stage stays its owner's.
+            self._owns_encoder = not encoder.loaded
             space = encoder.speaker_space()
             if space is not None:  # else the bundled encoder
                 self._encoder, self._space = encoder, space
                 return
-            encoder.release()
+            if self._owns_encoder:
+                encoder.release()
         with warnings.catch_warnings():  # resemblyzer imports webrtcvad → pkg_resources, scipy.ndimage.morphology
             warnings.simplefilter("ignore")
             from resemblyzer import VoiceEncoder
@@ -178,8 +192,15 @@ class KnownSpeakers(IdentificationStage):
         self._voice: Any = VoiceEncoder(device=self.config.device, verbose=False)
         self._prepare = lambda wav: trim_long_silences(normalize_volume(wav, -30, increase_only=True))
 
+    def _encoder_stage(self, spec: dict[str, Any]) -> Any:
+        """The stage ``spec`` names: the pipeline's node running it with the same settings, else a new one."""
+        built = encoder_stage(spec)
+        find = getattr(self, "_find_peer", None)
+        peer = find(spec["name"], built.config) if find is not None else None  # type: ignore[attr-defined]
+        return peer if peer is not None else built
+
     def close(self) -> None:
-        if getattr(self, "_encoder", None) is not None:
+        if getattr(self, "_encoder", None) is not None and self._owns_encoder:
             self._encoder.release()  # type: ignore[union-attr]
 
     @property

@@ -154,6 +154,49 @@ def test_a_run_writes_the_enrolled_names_and_keeps_the_embeddings(tiny_community
     assert embeddings.speakers and set(embeddings.speakers) <= {"Ann", "Bob"}
 
 
+def _named_pipeline(tiny_community: Path, clips: dict[str, str], **run: bool) -> Pipeline:
+    return Pipeline.from_config({
+        "name": "pyannote_named",
+        "graph": {"diar": {"kind": "diarization"}},
+        "stages": {"diar": {"name": "pyannote.diarization", "checkpoint": str(tiny_community)},
+                   "speakers": {"threshold": -1.0}},
+        "known_speakers": {"Ann": clips["Ann"], "Bob": clips["Bob"]},
+        "outputs": {"formats": ["json"]},
+        "run": run,
+    }, cache=False)
+
+
+def test_naming_shares_the_diarizers_loaded_model(tiny_community: Path, clips: dict[str, str],
+                                                 sample_wav: Path) -> None:
+    pipeline = _named_pipeline(tiny_community, clips).load()
+    diarizer, speakers = pipeline.executor.stages["diar"], pipeline.executor.stages["speakers"]
+    assert speakers._encoder is diarizer  # one model in memory, not a second copy
+    assert set(pipeline(sample_wav).diarization.best.speakers) <= {"Ann", "Bob"}
+    speakers.release()
+    assert diarizer.loaded and diarizer.speaker_space() is not None  # the diarizer's model stays its own
+    pipeline.close()
+
+
+def test_an_encoder_with_other_settings_loads_its_own(tiny_community: Path, clips: dict[str, str]) -> None:
+    pipeline = _named_pipeline(tiny_community, clips)
+    other = f"+stages.speakers.encoder={{name: pyannote.diarization, checkpoint: {tiny_community}, num_speakers: 2}}"
+    stages = pipeline.with_overrides([other]).load().executor.stages
+    encoder = stages["speakers"]._encoder
+    assert encoder is not None and encoder is not stages["diar"] and encoder.config.num_speakers == 2
+    stages["speakers"].release()
+    assert not encoder.loaded and stages["diar"].loaded  # its own copy goes with it
+
+
+def test_with_release_models_the_shared_model_is_released_after_naming(tiny_community: Path,
+                                                                       clips: dict[str, str],
+                                                                       sample_wav: Path, tmp_path: Path) -> None:
+    pipeline = _named_pipeline(tiny_community, clips, release_models=True)
+    summary = pipeline.run([sample_wav], tmp_path, progress=False)
+    assert summary.line() == "1 done, 0 skipped, 0 failed"
+    assert set(ResultDocument.load(tmp_path / "sample.json").diarization.best.speakers) <= {"Ann", "Bob"}
+    assert not any(stage.loaded for stage in pipeline.executor.stages.values())
+
+
 def test_speaker_embeddings_go_back_to_pyannote_in_label_order() -> None:
     turns = SpeakerTurns("u", (Turn(Span(0, 1), "B"), Turn(Span(1, 2), "A")))
     embeddings = SpeakerEmbeddings.of("pyannote:x", {"B": [0.0, 1.0], "A": [1.0, 0.0]})
