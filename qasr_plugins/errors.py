@@ -355,8 +355,8 @@ Configs are data, never code. YAML is only read with a safe loader: a `!!python/
 tag constructs nothing and, like a syntax error, is a `C115` naming the file and line. `${oc.env:VAR}` is off in
 pipeline files, presets and overrides (`C116`, naming the config path, never a value): a trusted config opts in
 with `qasr run --allow-env` / `qasr validate --allow-env` or `Pipeline.from_config(..., allow_env=True)`, and the
-values it fills are shown as `<from environment>` in `qasr validate`, in errors and in the result document's
-provenance. Hydra's own settings are qasr's to set: a `hydra` key or `hydra/...` defaults entry in a pipeline, a
+values it fills are shown as `<from environment>` in `qasr validate`, in errors and in the result document (its
+provenance's settings and models, the space of its speaker embeddings). Hydra's own settings are qasr's to set: a `hydra` key or `hydra/...` defaults entry in a pipeline, a
 `hydra.*` or `hydra/...` override and `${hydra:...}` are a `C117` (preset directories go on `QASR_CONFIG_PATH`).
 Numbers in stage and writer settings must be finite (`1e400`, `.inf`, `.nan` are a `C103`).
 

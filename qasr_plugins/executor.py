@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 import traceback
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -279,10 +280,10 @@ class Executor:
                           hint="See the traceback with --debug; other files are unaffected.")
 
     def _record(self, node: NodeSpec, seconds: float, cache: str | None = None) -> StageRecord:
-        stage = self.stages[node.name]
+        model = self.stages[node.name].model_id()
         return StageRecord(node=node.name, kind=node.kind, name=node.stage_name,
                            distribution=node.entry.distribution, version=node.entry.version,
-                           model=stage.model_id(), config_hash=node.config.digest(), wall_time=seconds,
+                           model=None if model is None else self.spec.public_text(model), config_hash=node.config.digest(), wall_time=seconds,
                            settings=self.spec.public_settings(node.settings_path, node.config), cache=cache)
 
     def _document(self, audio: Audio, values: dict[str, Any], records: list[StageRecord]) -> ResultDocument:
@@ -295,9 +296,14 @@ class Executor:
             return values[ends[0].name] if ends else None
 
         transcript = values.get(self.spec.transcript_node) if self.spec.transcript_node else None
+        diarization = part("diarization")
+        if diarization is not None and diarization.embeddings is not None:  # the space names the model
+            embeddings = diarization.embeddings
+            diarization = replace(diarization, embeddings=replace(embeddings,
+                                                                  space=self.spec.public_text(embeddings.space)))
         return ResultDocument(uri=audio.uri, audio=AudioInfo(audio.path, audio.duration, audio.sample_rate,
                                                              audio.offset, audio.warnings),
-                              speech=part("speech"), diarization=part("diarization"), transcript=transcript,
+                              speech=part("speech"), diarization=diarization, transcript=transcript,
                               provenance=tuple(records), pipeline=self.spec.name, qasr_version=self._qasr_version)
 
     def bind(self, output_dir: Path) -> None:

@@ -164,16 +164,19 @@ def check_primary_file(path: str) -> None:
 
 def scrub(errors: list[QasrError], config: Mapping[str, Any], paths: frozenset[str]) -> list[QasrError]:
     """``errors`` with every value filled from the environment (at ``paths`` of ``config``) cut from their text."""
-    values = {str(v) for v in (_lookup(config, p) for p in paths) if v not in (None, "")}
-    if not values:
+    if not paths:
         return errors
+    return [e.replace(message=scrub_text(e.message, config, paths), hint=scrub_text(e.hint, config, paths))
+            for e in errors]
 
-    def cut(text: str) -> str:
-        for value in sorted(values, key=len, reverse=True):
-            text = text.replace(repr(value), REDACTED).replace(value, REDACTED)
-        return text
 
-    return [e.replace(message=cut(e.message), hint=cut(e.hint)) for e in errors]
+def scrub_text(text: str, config: Mapping[str, Any], paths: frozenset[str]) -> str:
+    """``text`` with every value filled from the environment (at ``paths`` of ``config``) replaced by
+    :data:`REDACTED`, the longest first."""
+    values = {str(v) for v in (_lookup(config, p) for p in paths) if v not in (None, "")}
+    for value in sorted(values, key=len, reverse=True):
+        text = text.replace(repr(value), REDACTED).replace(value, REDACTED)
+    return text
 
 
 def _lookup(data: Any, path: str) -> Any:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from qasr_plugins.errors import StageError
-from qasr_plugins.graph.guards import redact
+from qasr_plugins.graph.guards import redact, scrub_text
 from qasr_plugins.libraries import missing_library
 from qasr_plugins.registry import PluginEntry
 from qasr_plugins.stage import Stage, StageConfig, Writer
@@ -90,6 +90,10 @@ class PipelineSpec:
         """``config`` as JSON for provenance and summaries, values filled from the environment redacted."""
         settings = config.model_dump(mode="json")
         return redact(settings, set(self.env_paths), settings_path) if self.env_paths else settings
+
+    def public_text(self, text: str) -> str:
+        """``text`` (a stage's model string, a message) with the values filled from the environment redacted."""
+        return scrub_text(text, self.config, self.env_paths) if self.env_paths else text
 
     def missing_libraries(self) -> list[StageError]:
         """An ``S410`` for each node whose stage's declared libraries are not installed (nothing is imported)."""

@@ -228,6 +228,26 @@ def test_a_diarizer_setting_from_the_environment_stays_hidden_in_the_encoders_co
     assert secret not in str(spec.public_settings(node.settings_path, node.config))
 
 
+def test_a_model_path_from_the_environment_stays_out_of_the_result(
+        tiny_community: Path, clips: dict[str, str], sample_wav: Path, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("QASR_TEST_PIPELINE", str(tiny_community))
+    pipeline = Pipeline.from_config({
+        "name": "pyannote_named",
+        "graph": {"diar": {"kind": "diarization"}},
+        "stages": {"diar": {"name": "pyannote.diarization", "checkpoint": "${oc.env:QASR_TEST_PIPELINE}"}},
+        "known_speakers": {"Ann": clips["Ann"]},
+        "outputs": {"formats": ["json"]},
+    }, cache=False, allow_env=True)
+    assert pipeline.run([sample_wav], tmp_path, progress=False).line() == "1 done, 0 skipped, 0 failed"
+    text = (tmp_path / "sample.json").read_text()
+    assert str(tiny_community) not in text  # neither in the stages' models nor in the embeddings' space
+    document = ResultDocument.load(tmp_path / "sample.json")
+    assert {record.model for record in document.provenance} == {"<from environment>",
+                                                                "pyannote.diarization <from environment>"}
+    assert document.diarization.embeddings.space.startswith("pyannote:<from environment>")
+
+
 def test_naming_with_pyannote_needs_pyannote_not_resemblyzer(tiny_community: Path, clips: dict[str, str],
                                                              monkeypatch: pytest.MonkeyPatch) -> None:
     import importlib.util
