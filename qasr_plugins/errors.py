@@ -279,6 +279,9 @@ _TABLE: tuple[ErrorCode, ...] = (
     ErrorCode("S417", _S, "a diarization stage asked to embed speech for naming speakers has no speaker embedding "
               "model (a pyannote pipeline without one)", "use a speaker-diarization pipeline such as community-1, or "
               "leave `known_speakers`' `encoder` unset (the bundled encoder)"),
+    ErrorCode("S418", _S, "a known speaker's reference clips hold no speech the speaker encoder can embed (silence, "
+              "noise, under 0.5 s of speech); the name is given as `references.<name>`",
+              "give a clip of that speaker talking (2-30 s, mostly speech)"),
     ErrorCode("S421", _S, "checkpoint conversion is incomplete: unmapped tensors, unset parameters or shape "
               "mismatches are listed; nothing is written", "report the checkpoint; do not use partial weights"),
     ErrorCode("S422", _S, "`qasr convert`: the output directory exists", "choose a new directory or pass "

@@ -325,7 +325,7 @@ def create_app(pipelines: Mapping[str, Pipeline], *, limits: Limits | None = Non
             references = (await run_in_threadpool(_references, parsed.known_speakers, clips)
                           if parsed.known_speakers else None)
             plan = plan_request(parsed, spec.nodes, spec.transcript_node, references)
-            executor = variant(served.pipeline.executor, plan)
+            executor = await run_in_threadpool(variant, served.pipeline.executor, plan)  # may embed clips
             state.queue.admit()
             audio = await run_in_threadpool(_decode, upload, limits)
         except QueueFull as exc:

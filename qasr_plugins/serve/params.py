@@ -17,10 +17,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from qasr_plugins.errors import ConfigErrors
+from qasr_plugins.errors import ConfigErrors, StageError
 from qasr_plugins.graph import NodeSpec
 from qasr_plugins.runner import Executor
-from qasr_plugins.settings import StageConfig, build_config
+from qasr_plugins.settings import build_config
 from qasr_plugins.stage import SPEAKERS, WORD_TIMESTAMPS, Stage
 
 FORMATS = ("json", "text", "srt", "vtt", "verbose_json", "diarized_json")
@@ -234,11 +234,23 @@ def _rebind_models(stage: Stage[Any, Any], variant: Stage[Any, Any]) -> None:
     variant.attach(stage.model, stage.processor)  # type: ignore[attr-defined]
 
 
-def _english_only(stage: Stage[Any, Any], config: StageConfig) -> str | None:
-    model = getattr(getattr(stage, "_model", None), "model", None)
-    language = getattr(config, "language", None)
+def _english_only(variant: Stage[Any, Any]) -> str | None:
+    model = getattr(getattr(variant, "_model", None), "model", None)
+    language = getattr(variant.config, "language", None)
     if language not in (None, "en") and model is not None and not model.is_multilingual:
         return f"the served Whisper model is English-only; it cannot transcribe {language!r}."
+    return None
+
+
+def _embeddable_references(variant: Stage[Any, Any]) -> str | None:
+    """Enrolls the request's references on the (loaded) variant, so that its run finds them embedded; the reason
+    when a name's clips hold no embeddable speech."""
+    if not variant.loaded:  # models loaded per run (run.release_models): checked when it runs
+        return None
+    try:
+        variant.enrolled()  # type: ignore[attr-defined]
+    except StageError as exc:
+        return exc.message
     return None
 
 
@@ -249,12 +261,13 @@ class Overridable:
     Attributes:
         settings: The settings a request may set; the stage reads them while running, not while loading.
         rebind: Gives a variant the loaded models when copying the stage does not suffice.
-        check: A reason the loaded model cannot honour the variant's settings, or ``None``.
+        check: Given the variant (a copy of the loaded stage with the request's settings), a reason it cannot
+            honour them, or ``None``.
     """
 
     settings: frozenset[str]
     rebind: Callable[[Stage[Any, Any], Stage[Any, Any]], None] | None = None
-    check: Callable[[Stage[Any, Any], StageConfig], str | None] | None = None
+    check: Callable[[Stage[Any, Any]], str | None] | None = None
 
 
 #: Per registered stage name, what a request may change.
@@ -263,7 +276,7 @@ PER_REQUEST: Mapping[str, Overridable] = {
     "faster_whisper.asr": Overridable(frozenset({"language"}), check=_english_only),
     "silero.vad": Overridable(frozenset({"threshold", "speech_pad", "min_silence_duration"})),
     "energy.vad": Overridable(frozenset({"speech_pad", "min_silence_duration"})),
-    "known_speakers": Overridable(frozenset({"references"})),
+    "known_speakers": Overridable(frozenset({"references"}), check=_embeddable_references),
 }
 
 
@@ -375,13 +388,13 @@ def variant(base: Executor, plan: RequestPlan) -> Executor:
             raise _invalid(param, f"{param}: {detail}", exc.code) from exc
         allowed = PER_REQUEST[node.stage_name]
         stage = base.stages[node.name]
-        reason = allowed.check(stage, config) if allowed.check else None
-        if reason:
-            raise _invalid(param, f"{param}: {reason}", "unsupported_value")
         shared = copy.copy(stage)
         shared.config = config
         if allowed.rebind:
             allowed.rebind(stage, shared)
+        reason = allowed.check(shared) if allowed.check else None
+        if reason:
+            raise _invalid(param, f"{param}: {reason}", "unsupported_value")
         stages[node.name] = shared
         nodes.append(replace(node, config=config))
     executor = copy.copy(base)

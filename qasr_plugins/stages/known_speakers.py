@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 from pydantic import Field, field_validator, model_validator
 
-from qasr_plugins.errors import ConfigError
+from qasr_plugins.errors import ConfigError, StageError
 from qasr_plugins.libraries import Libraries
 from qasr_plugins.stage import (
     FindPeer,
@@ -171,9 +171,23 @@ class KnownSpeakers(IdentificationStage):
         self._find_peer: FindPeer | None = find
 
     def load(self) -> None:
+        """Loads the encoder and embeds the references.
+
+        Raises:
+            StageError: ``S418`` when a name's clips hold no speech the encoder can embed.
+        """
         self._enrolled: tuple[str, list[str], np.ndarray] | None = None
         self._encoder: SpeakerEncoder | None = None
         self._space: str | None = None
+        self._load_encoder()
+        if self.config.references:
+            try:
+                self.enrolled()
+            except StageError:
+                self.close()
+                raise
+
+    def _load_encoder(self) -> None:
         if self.config.encoder is not None:
             encoder = self._encoder_stage(self.config.encoder)
             #: Whether this stage loaded the encoder (and releases it): a peer's loaded stage stays its owner's.
@@ -218,6 +232,11 @@ class KnownSpeakers(IdentificationStage):
             names = list(self.config.references)
             matrix = np.stack([self._embed([_read(c) for c in self.config.references[n]]) for n in names]) \
                 if names else np.zeros((0, 0), dtype=np.float32)
+            for name, row in zip(names, matrix, strict=True):
+                if not np.any(row):
+                    raise StageError(f"the reference clips of {name!r} hold no speech the speaker encoder can "
+                                     "embed (silence, noise or under 0.5 s of speech).", where=f"references.{name}",
+                                     code="S418", hint="Give a clip of this speaker talking (2-30 s, mostly speech).")
             self._enrolled = (key, names, matrix)
         return self._enrolled[1], self._enrolled[2]
 

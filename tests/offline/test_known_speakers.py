@@ -94,3 +94,17 @@ def test_qasr_run_writes_the_enrolled_names(sample_wav: Path, sample_rttm: Path,
     assert np.mean(named) >= 0.8, named
     srt = (out / "sample.srt").read_text(encoding="utf-8")
     assert "agent" in srt and "customer" in srt
+
+
+@pytest.mark.parametrize("content", ["silence", "noise"])
+def test_a_reference_without_speech_stops_the_run_naming_it(sample_wav: Path, tmp_path: Path, content: str) -> None:
+    samples = np.zeros(16_000 * 4, dtype=np.float32) if content == "silence" else \
+        (np.random.default_rng(0).standard_normal(16_000 * 4) * 0.01).astype(np.float32)
+    clip = tmp_path / "empty.wav"
+    sf.write(clip, samples, 16_000)
+    out = tmp_path / "out"
+    result = CliRunner().invoke(app, ["run", "offline", str(sample_wav), "-o", str(out), "--no-cache",
+                                      "--known-speaker", f"Ann={clip}"])
+    assert result.exit_code == 2, result.output
+    assert "[S418] stages.speakers.references.Ann" in result.output and "Traceback" not in result.output
+    assert not (out / "sample.json").exists()

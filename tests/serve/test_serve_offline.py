@@ -153,6 +153,8 @@ def test_known_speaker_clips_are_checked(base: str, sample_wav: Path, upload_tmp
     for names, references, param, phrase in (
             (["a"], [_data_url(np.zeros(16_000, dtype=np.float32))], "known_speaker_references[]", "2-10 s"),
             (["a"], [_data_url(np.zeros(16_000 * 11, dtype=np.float32))], "known_speaker_references[]", "2-10 s"),
+            (["a"], [_data_url(np.zeros(16_000 * 3, dtype=np.float32))], "known_speaker_references[]",
+             "no speech"),  # silence: nothing to embed
             (["a", "b", "c", "d", "e"], [clip] * 5, "known_speaker_names[]", "at most 4"),
             (["a", " A "], [clip] * 2, "known_speaker_names[]", "repeats")):
         response = httpx.post(url, headers=auth, files={"file": sample_wav.read_bytes()}, timeout=60,
