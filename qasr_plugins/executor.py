@@ -71,13 +71,18 @@ class Executor:
         try:
             self.stages[node.name].ensure_loaded()
         except QasrError as exc:
-            self.load_failure = exc.located(node.settings_path)
+            self.load_failure = self._public(exc.located(node.settings_path))
             raise self.load_failure from exc
         except Exception as exc:
-            self.load_failure = StageError(f"stage {node.stage_name!r} failed to load: {type(exc).__name__}: {exc}",
-                                           where=node.settings_path, code="S402",
-                                           hint="Check the model settings of this stage.")
+            self.load_failure = self._public(StageError(
+                f"stage {node.stage_name!r} failed to load: {type(exc).__name__}: {exc}", where=node.settings_path,
+                code="S402", hint="Check the model settings of this stage."))
             raise self.load_failure from exc
+
+    def _public(self, error: QasrError) -> QasrError:
+        """``error`` with the values filled from the environment cut from its text (a stage's message may quote
+        a model path it was given)."""
+        return error.replace(message=self.spec.public_text(error.message), hint=self.spec.public_text(error.hint))
 
     def peer(self, stage_name: str, config: StageConfig) -> Stage[Any, Any] | None:
         """The stage of the first node that runs ``stage_name`` with settings equal to ``config`` (``None``: none
@@ -270,14 +275,13 @@ class Executor:
                 failures[index] = self._stage_error(node, audio, exc)
         return results, seconds
 
-    @staticmethod
-    def _stage_error(node: NodeSpec, audio: Audio, exc: BaseException) -> QasrError:
+    def _stage_error(self, node: NodeSpec, audio: Audio, exc: BaseException) -> QasrError:
         if isinstance(exc, QasrError):
-            return exc
+            return self._public(exc)
         detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()
-        return StageError(f"node {node.name!r} ({node.kind} {node.stage_name}) failed: {detail}",
-                          where=audio.path or audio.uri, code="S401",
-                          hint="See the traceback with --debug; other files are unaffected.")
+        return self._public(StageError(f"node {node.name!r} ({node.kind} {node.stage_name}) failed: {detail}",
+                                       where=audio.path or audio.uri, code="S401",
+                                       hint="See the traceback with --debug; other files are unaffected."))
 
     def _record(self, node: NodeSpec, seconds: float, cache: str | None = None) -> StageRecord:
         model = self.stages[node.name].model_id()

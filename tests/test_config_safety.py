@@ -180,6 +180,16 @@ def test_cli_allow_env_opts_in(monkeypatch) -> None:
     assert allowed.exit_code == 0 and REDACTED in allowed.output and SECRET not in allowed.output
 
 
+def test_a_model_path_from_the_environment_stays_out_of_load_errors(monkeypatch, tmp_path, sample_wav) -> None:
+    monkeypatch.setenv("QASR_TEST_MODEL", f"/nonexistent/{SECRET}/whisper")
+    out = tmp_path / "out"
+    result = CliRunner().invoke(app, ["run", "offline", str(sample_wav), "-o", str(out), "--no-cache", "--allow-env",
+                                      "stages.asr.model=${oc.env:QASR_TEST_MODEL}"])
+    assert result.exit_code == 2 and "[S411] stages.asr.model" in result.output, result.output
+    assert SECRET not in result.output and REDACTED in result.output
+    assert all(SECRET not in path.read_text() for path in out.rglob("*") if path.is_file())
+
+
 # --- hydra keys ---------------------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("override", ["hydra.searchpath=[file:///tmp]", "+hydra.job.name=x", "~hydra",
