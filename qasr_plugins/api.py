@@ -235,7 +235,7 @@ def _reference_paths(known_speakers: Mapping[str, Any]) -> dict[str, list[str]]:
         single = pair or isinstance(value, (str, os.PathLike, Mapping)) or not isinstance(value, Sequence)
         return [value] if single else list(value)
 
-    return {str(name): [clip_file(clip, cache_root() / "speakers") for clip in clips(value)]
+    return {str(name): [clip_file(clip, cache_root() / "speakers", f"reference clip of {name!r}") for clip in clips(value)]
             for name, value in known_speakers.items()}
 
 

@@ -173,7 +173,21 @@ def from_array(waveform: Any, sample_rate: int, *, uri: str = "array", offset: f
         mono = _downmix(np.asarray(waveform))
     except ValueError as exc:
         raise InputError(str(exc), where=uri, code="I304", hint="Pass mono (T,) or multichannel audio.") from exc
-    return Audio(uri, _check(resample(mono, int(sample_rate)), uri), SAMPLE_RATE, offset=offset)
+    return Audio(uri, _check(resample(mono, _rate(sample_rate, uri)), uri), SAMPLE_RATE, offset=offset)
+
+
+def _rate(sample_rate: Any, uri: str) -> int:
+    """``sample_rate`` as a positive whole number of Hz.
+
+    Raises:
+        InputError: ``I304`` otherwise (a string, a fraction, zero, a negative number, ``True``).
+    """
+    whole = isinstance(sample_rate, (int, float, np.integer, np.floating)) and not isinstance(sample_rate, bool) \
+        and np.isfinite(sample_rate) and float(sample_rate).is_integer() and sample_rate > 0
+    if not whole:
+        raise InputError(f"sample rate {sample_rate!r} is not a positive whole number of Hz.", where=uri, code="I304",
+                         hint="Give the array's sample rate, e.g. (samples, 16000).")
+    return int(sample_rate)
 
 
 def to_audio(source: Any, *, uri: str | None = None) -> Audio:
@@ -202,10 +216,11 @@ def to_audio(source: Any, *, uri: str | None = None) -> Audio:
                      code="I304", hint="Pass a path, an Audio, (array, sample_rate) or a pyannote-style dict.")
 
 
-def clip_file(clip: Any, directory: str | os.PathLike[str]) -> str:
+def clip_file(clip: Any, directory: str | os.PathLike[str], label: str = "reference clip") -> str:
     """A clip (e.g. a known speaker's reference) as a path a setting can name: a path as it is; in-memory audio (an
     :class:`~qasr_plugins.types.Audio`, ``(array, rate)`` or a pyannote dict) written to ``directory`` as a 16 kHz
-    WAV named by its samples' hash, so the same clip is the same file (and the same stage-cache key)."""
+    WAV named by its samples' hash, so the same clip is the same file (and the same stage-cache key). ``label``
+    names the clip in errors."""
     if isinstance(clip, (str, os.PathLike)):
         return os.fspath(clip)
     import hashlib
@@ -215,7 +230,7 @@ def clip_file(clip: Any, directory: str | os.PathLike[str]) -> str:
 
     from qasr_plugins.atomic import write_atomic
 
-    samples = np.ascontiguousarray(to_audio(clip, uri="reference clip").waveform, dtype=np.float32)
+    samples = np.ascontiguousarray(to_audio(clip, uri=label).waveform, dtype=np.float32)
     path = Path(directory) / f"{hashlib.sha256(samples.tobytes()).hexdigest()[:32]}.wav"
     if not path.is_file():
         buffer = io.BytesIO()

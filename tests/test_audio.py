@@ -106,3 +106,15 @@ def test_arrays_tensors_and_pyannote_dicts(tone_44k_stereo: Path) -> None:
     assert info.value.code == "I304"
     with pytest.raises(InputError):
         to_audio(42)
+
+
+@pytest.mark.parametrize("rate", [0, -16000, 16000.5, "16000", True, float("nan"), None])
+def test_a_bad_sample_rate_is_coded(rate: object) -> None:
+    with pytest.raises(InputError) as info:
+        to_audio((np.zeros(16_000, dtype=np.float32), rate), uri="clip")
+    assert info.value.code == "I304" and info.value.where == "clip" and "sample rate" in info.value.message
+
+
+def test_a_whole_float_or_numpy_sample_rate_is_accepted() -> None:
+    assert to_audio((np.zeros(8_000, dtype=np.float32), np.int64(8000))).duration == pytest.approx(1.0)
+    assert to_audio((np.zeros(8_000, dtype=np.float32), 8000.0)).duration == pytest.approx(1.0)

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from qasr_plugins.api import Pipeline
 from qasr_plugins.cli import app
-from qasr_plugins.errors import ConfigError, ConfigErrors
+from qasr_plugins.errors import ConfigError, ConfigErrors, InputError
 from qasr_plugins.graph import load_pipeline
 
 
@@ -97,6 +97,14 @@ def test_python_clips_in_memory_become_one_file_each(tmp_path: Path, monkeypatch
     assert swapped.spec.node("speakers").config.references == references
     renamed = pipeline.with_known_speakers({"Carol": clip})
     assert renamed.spec.node("speakers").config.references == {"Carol": [clip]}
+
+
+@pytest.mark.parametrize(("clip", "code"), [(5, "I304"), ((np.zeros(16_000 * 3, dtype=np.float32), 0), "I304"),
+                                             ((np.full(16_000 * 3, np.nan, dtype=np.float32), 16_000), "I303")])
+def test_a_bad_clip_in_memory_names_its_speaker(clip: object, code: str) -> None:
+    with pytest.raises(InputError) as info:
+        Pipeline.from_config("offline", known_speakers={"Bob": clip}, cache=False)
+    assert info.value.code == code and info.value.where == "reference clip of 'Bob'"
 
 
 def test_cli_known_speaker_option(clip: str) -> None:
