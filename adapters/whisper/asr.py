@@ -87,6 +87,7 @@ class FasterWhisperAsr(AsrStage):
     """Whisper ASR with word timestamps, language detection and batched decoding of the graph's turns/regions."""
 
     libraries = Libraries("offline", ("faster_whisper",))
+    cache_version = "2"  # clips widened at most to the middle of a pause: neighbours no longer overlap
 
     config: FasterWhisperConfig
 
@@ -149,13 +150,13 @@ class FasterWhisperAsr(AsrStage):
         return _language(code, float(probability))
 
     def transcribe(self, pieces: Sequence[Piece]) -> list[PieceResult]:
-        """One pipeline call per recording and language among ``pieces``."""
+        """One pipeline call per recording and language among ``pieces`` (more when pieces overlap)."""
         languages = self._languages(pieces)
         calls: dict[tuple[int, str | None], list[int]] = {}
         for index, (piece, language) in enumerate(zip(pieces, languages, strict=True)):
             calls.setdefault((piece.item, language.raw), []).append(index)
         results: list[PieceResult] = [PieceResult()] * len(pieces)
-        for chosen in calls.values():
+        for chosen in (group for indices in calls.values() for group in _apart(indices, pieces)):
             decoded = self._decode([pieces[i] for i in chosen], [languages[i] for i in chosen])
             for index, result in zip(chosen, decoded, strict=True):
                 results[index] = result
@@ -207,6 +208,19 @@ class FasterWhisperAsr(AsrStage):
             index = int(np.abs(starts - segment.seek / self._model.frames_per_second).argmin())
             heard[index].append(_heard(segment, text, float(starts[index])))
         return [PieceResult(tuple(found), language) for found, language in zip(heard, languages, strict=True)]
+
+
+def _apart(indices: Sequence[int], pieces: Sequence[Piece]) -> list[list[int]]:
+    """``indices`` in as few groups as can be of pieces that do not overlap one another (faster-whisper fails a call
+    whose clips add up to more than the recording, as overlapping turns given as diarization can)."""
+    groups: list[list[int]] = []
+    for index in sorted(indices, key=lambda i: pieces[i].span.start):
+        group = next((g for g in groups if pieces[g[-1]].span.end <= pieces[index].span.start), None)
+        if group is None:
+            groups.append([index])
+        else:
+            group.append(index)
+    return groups
 
 
 def resolve_model(model: str) -> str:

@@ -84,11 +84,13 @@ def _joined(regions: list[Region], gap: float, longest: float) -> list[Region]:
 
 
 def _widened(regions: list[Region], context: float, bounds: Span) -> list[Region]:
-    """Each region widened by ``context`` on both sides, within ``bounds`` and short of its neighbours."""
+    """Each region widened by ``context`` on both sides, within ``bounds`` and at most to the middle of the pause
+    before or after it, so that neighbours never overlap."""
     widened: list[Region] = []
     for index, (span, speaker) in enumerate(regions):
-        lower = max(bounds.start, regions[index - 1][0].end if index else bounds.start, span.start - context)
-        upper = min(bounds.end, regions[index + 1][0].start if index + 1 < len(regions) else bounds.end,
-                    span.end + context)
+        before = (regions[index - 1][0].end + span.start) / 2 if index else bounds.start
+        after = (span.end + regions[index + 1][0].start) / 2 if index + 1 < len(regions) else bounds.end
+        lower = max(bounds.start, before, span.start - context)
+        upper = min(bounds.end, after, span.end + context)
         widened.append((Span(min(lower, span.start), max(upper, span.end)), speaker))
     return widened

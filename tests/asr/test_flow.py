@@ -126,7 +126,16 @@ def test_joined_and_widened_pieces_keep_clear_of_neighbours() -> None:
                          exclusive=True)
     limits = AsrLimits(merge_gap=1.0, context=0.2)
     pieces = plan_pieces(0, AsrInput(_noise("a", 20.0), diarization=Diarization(turns)), limits)
-    assert [(p.span, p.speaker) for p in pieces] == [(Span(0.8, 4.05), "A"), (Span(4.0, 6.2), "B")]
+    assert [(p.span, p.speaker) for p in pieces] == [(Span(0.8, 4.025), "A"), (Span(4.025, 6.2), "B")]
+
+
+def test_neighbours_closer_than_twice_the_context_split_the_pause() -> None:
+    regions = SpeechRegions("a", (Span(1.0, 23.55), Span(23.714, 51.7), Span(52.5, 60.0)))
+    limits = AsrLimits(context=0.5, chunks=ChunkLimits(max_seconds=30.0))
+    spans = [p.span for p in plan_pieces(0, AsrInput(_noise("a", 70.0), regions), limits)]
+    expected = [(0.5, 23.632), (23.632, 52.1), (52.1, 60.5)]
+    assert [(s.start, s.end) for s in spans] == [pytest.approx(pair) for pair in expected]
+    assert all(a.end <= b.start for a, b in pairwise(spans))  # no audio in two pieces
 
 
 def test_unwired_input_is_the_whole_file_or_its_speech() -> None:
