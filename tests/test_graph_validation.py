@@ -167,6 +167,28 @@ def test_user_config_path_presets(monkeypatch: pytest.MonkeyPatch, tmp_path: Pat
     assert spec.nodes[0].config.threshold_db == -20.0
 
 
+def test_a_pipeline_file_may_start_from_a_packaged_or_user_pipeline(monkeypatch: pytest.MonkeyPatch,
+                                                                    tmp_path: Path) -> None:
+    mine = tmp_path / "my_pipeline.yaml"
+    mine.write_text("defaults:\n  - offline\n  - _self_\nstages:\n  diar:\n    num_speakers: 2\n")
+    spec = load_pipeline(mine)
+    assert spec.name == "my_pipeline" and [n.name for n in spec.nodes] == \
+        [n.name for n in load_pipeline("offline").nodes]
+    assert spec.node("diar").config.num_speakers == 2
+    users = tmp_path / "configs"
+    (users / "pipelines").mkdir(parents=True)
+    (users / "pipelines" / "team.yaml").write_text("defaults:\n  - offline\n  - _self_\nstages:\n  asr:\n"
+                                                   "    beam_size: 1\n")
+    monkeypatch.setenv("QASR_CONFIG_PATH", str(users))
+    derived = tmp_path / "derived.yaml"
+    derived.write_text("defaults:\n  - team\n  - _self_\n")
+    assert load_pipeline(derived).node("asr").config.beam_size == 1  # a pipeline on QASR_CONFIG_PATH, in turn
+    assert load_pipeline({"defaults": ["offline", "_self_"], "name": "inline"}).name == "inline"
+    missing = tmp_path / "missing.yaml"
+    missing.write_text("defaults:\n  - no_such_pipeline\n  - _self_\n")
+    assert codes_and_paths(missing)[0] == {("C100", str(missing))}
+
+
 def test_writer_alternative_requirements(fake_pipeline: Path) -> None:
     with pytest.raises(ConfigErrors) as info:
         load_pipeline("vad", formats=["rttm"])

@@ -93,7 +93,8 @@ def compose(pipeline: str | os.PathLike[str] | Mapping[str, Any], overrides: Seq
     from omegaconf.errors import OmegaConfBaseException
 
     where, name, directory = _source(pipeline)
-    searchpath = ",".join(f"file://{d}" for d in search_dirs())
+    homes = config_homes()  # presets, then pipelines: a pipeline may start from another (defaults: [offline])
+    searchpath = ",".join(f"file://{d}" for d in [*(h.root for h in homes), *(h.pipelines for h in homes)])
     guards.check_overrides(overrides, where)
     plan = plan_overrides(overrides, where)
     overrides = [*plan.swap_overrides(), *(_upsert(o) for o in plan.hydra)]
