@@ -48,8 +48,11 @@ class QasrError(Exception):
     def render(self) -> str:
         """The one-line form used in logs, summaries and error files."""
         location = f"{self.where}: " if self.where else ""
+        message = self.message.rstrip()
+        if self.hint and message and not message.endswith((".", "!", "?")):  # the hint is a sentence of its own
+            message += "."
         hint = f" {self.hint}" if self.hint else ""
-        return f"[{self.code}] {location}{self.message}{hint}"
+        return f"[{self.code}] {location}{message}{hint}"
 
     def to_dict(self) -> dict[str, str]:
         return {"code": self.code, "type": type(self).__name__, "where": self.where,

@@ -103,7 +103,9 @@ def test_located_prefixes_where_and_keeps_the_rest() -> None:
     located = error.located("stages.asr")
     assert type(located) is StageError and located.code == "S404" and located.hint == error.hint
     assert located.where == "stages.asr.model" and error.where == "model"
-    assert str(located) == located.render() == "[S404] stages.asr.model: cannot find the model Point it elsewhere."
+    assert str(located) == located.render() == "[S404] stages.asr.model: cannot find the model. Point it elsewhere."
+    assert StageError("no model.", code="S404", hint="Add one.").render() == "[S404] no model. Add one."
+    assert StageError("no model", code="S404").render() == "[S404] no model"  # a period only before a hint
     assert StageError("no tokenizer", code="S410").located("stages.align").where == "stages.align"
     assert error.located("") is error
     nested = error.located("fallback_settings").located("stages.align")
@@ -203,7 +205,7 @@ def test_the_cli_handler_prints_the_rendered_error_and_exits_2() -> None:
     error = StageError("cannot find the model 'x'", where="stages.asr.model", code="S404", hint="Point it home.")
     result = CliRunner().invoke(_app(error), ["n"])
     assert result.exit_code == 2
-    assert result.output == "error: [S404] stages.asr.model: cannot find the model 'x' Point it home.\n"
+    assert result.output == "error: [S404] stages.asr.model: cannot find the model 'x'. Point it home.\n"
     several = ConfigErrors([ConfigError("bad", where="a", code="C103"), ConfigError("worse", where="b",
                                                                                      code="C102")])
     result = CliRunner().invoke(_app(several), ["n"])

@@ -51,11 +51,11 @@ def _offline() -> bool:
 
 def _not_found(model: str, kind: Kind, reason: str) -> StageError:
     name = _KIND_NAMES[kind]
-    return StageError(f"cannot find the {name} model {model!r}: {reason}", where="model", code="S404",
-                      hint=f"Set `model:` to a local directory holding a {name} checkpoint (config.json, "
-                           "*.safetensors and tokenizer files, native -hf or original layout), or pre-download "
-                           f"{model!r} into the Hugging Face cache (huggingface-cli download {model}) and "
-                           "keep HF_HUB_OFFLINE=1.")
+    local = f"Set `model:` to a local directory holding a {name} checkpoint (config.json, *.safetensors and " \
+            "tokenizer files, native -hf or original layout)"
+    hint = f"{local}." if _looks_like_path(model) else \
+        f"{local}, or download {model!r} into the Hugging Face cache (`hf download {model}`) and keep HF_HUB_OFFLINE=1."
+    return StageError(f"cannot find the {name} model {model!r}: {reason}", where="model", code="S404", hint=hint)
 
 
 def resolve_checkpoint(model: str, *, kind: Kind, revision: str | None = None, cache_dir: str | None = None,
@@ -84,7 +84,8 @@ def resolve_checkpoint(model: str, *, kind: Kind, revision: str | None = None, c
         return Path(snapshot_download(model, revision=revision, cache_dir=cache_dir, token=token,
                                       allow_patterns=patterns))
     except Exception as exc:  # network, auth and missing repos all end here
-        raise _not_found(model, kind, f"download failed ({type(exc).__name__}: {exc})".splitlines()[0]) from exc
+        first_line = str(exc).splitlines()[0] if str(exc) else ""
+        raise _not_found(model, kind, f"download failed ({type(exc).__name__}: {first_line})") from exc
 
 
 def _conversion_key(path: Path) -> str:

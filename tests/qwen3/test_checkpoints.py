@@ -139,12 +139,14 @@ def test_offline_hub_id_not_cached_names_the_model(tmp_path: Path) -> None:
         load_model("Qwen/Qwen3-ASR-0.6B-hf", kind="asr", cache_dir=str(tmp_path))
     assert info.value.code == "S404"
     assert "Qwen/Qwen3-ASR-0.6B-hf" in info.value.message and "local directory" in info.value.hint
+    assert "`hf download Qwen/Qwen3-ASR-0.6B-hf`" in info.value.hint
 
 
 def test_missing_directory_and_wrong_kind(tiny_aligner: Path, tmp_path: Path) -> None:
     with pytest.raises(StageError) as info:
         load_model(str(tmp_path / "nowhere"), kind="asr")
-    assert info.value.code == "S404"
+    assert info.value.code == "S404" and "no such directory" in info.value.message
+    assert "download" not in info.value.hint  # a path is not a hub id
     with pytest.raises(StageError) as info:
         load_model(str(tiny_aligner), kind="asr")
     assert info.value.code == "S405"
