@@ -24,6 +24,7 @@ from pydantic import Field, model_validator
 
 from qasr_plugins.errors import QasrError, StageError
 from qasr_plugins.libraries import Libraries
+from qasr_plugins.modelpaths import missing_local_path
 from qasr_plugins.stage import DiarizationInput, DiarizationStage, StageConfig
 from qasr_plugins.trust import is_refusal, refusal_reason, untrusted
 from qasr_plugins.types import Diarization
@@ -76,6 +77,8 @@ class PyannoteDiarization(DiarizationStage):
         from qasr_plugins.adapters.pyannote import trust
 
         token = os.environ.get(cfg.token_env) or None
+        if missing_local_path(cfg.checkpoint):
+            raise _not_found(cfg.checkpoint, "no such file or directory")
         try:
             if not cfg.trust_checkpoint:
                 trust.checked_config(*trust.config_file(cfg.checkpoint, revision=cfg.revision,

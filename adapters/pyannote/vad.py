@@ -20,10 +20,14 @@ from pydantic import Field
 
 from qasr_plugins.errors import StageError
 from qasr_plugins.libraries import Libraries
+from qasr_plugins.modelpaths import missing_local_path
 from qasr_plugins.stage import StageConfig, VadInput, VadStage
 from qasr_plugins.trust import is_refusal, refusal_reason, trust_field, untrusted
 from qasr_plugins.tuning import uniform
 from qasr_plugins.types import SpeechRegions
+
+_CHECKPOINT_HINT = ("Point 'checkpoint' at a local checkpoint file or a directory holding pytorch_model.bin, or set "
+                    "HF_TOKEN and allow hub access.")
 
 #: Shorter audio holds no speech for this stage (pyannote's inference needs at least a few frames).
 MIN_DURATION = 0.05
@@ -59,7 +63,7 @@ class PyannoteVad(VadStage):
 
     def model_id(self) -> str:
         cfg = self.config
-        return cfg.checkpoint if cfg.subfolder is None else f"{cfg.checkpoint}/{cfg.subfolder}"
+        return cfg.checkpoint if cfg.subfolder is None else f"{cfg.checkpoint.rstrip('/')}/{cfg.subfolder}"
 
     def load(self) -> None:
         cfg = self.config
@@ -70,6 +74,9 @@ class PyannoteVad(VadStage):
 
         from qasr_plugins.adapters.pyannote import trust
 
+        if missing_local_path(cfg.checkpoint):
+            raise StageError(f"cannot load pyannote segmentation model {self.model_id()!r}: no such file or "
+                             "directory.", where="checkpoint", code="S404", hint=_CHECKPOINT_HINT)
         model: dict[str, Any] = {"checkpoint": cfg.checkpoint, "subfolder": cfg.subfolder}
         if cfg.revision is not None:
             model["revision"] = cfg.revision
@@ -83,8 +90,7 @@ class PyannoteVad(VadStage):
                                 where="checkpoint") from exc
             raise StageError(f"cannot load pyannote segmentation model {self.model_id()!r} "
                              f"({type(exc).__name__}: {exc}).", where="checkpoint", code="S404",
-                             hint="Point 'checkpoint' at a local checkpoint file or a directory holding "
-                             "pytorch_model.bin, or set HF_TOKEN and allow hub access.") from exc
+                             hint=_CHECKPOINT_HINT) from exc
         hyperparameters = pipeline.parameters()  # onset/offset are fixed attributes for powerset models
         values = {"onset": cfg.onset, "offset": cfg.offset, "min_duration_on": cfg.min_duration_on,
                   "min_duration_off": cfg.min_duration_off}

@@ -23,6 +23,7 @@ from qasr_plugins.alignment.stage import BackendAligner
 from qasr_plugins.alignment.text import Unit, split_units
 from qasr_plugins.errors import StageError
 from qasr_plugins.libraries import Libraries
+from qasr_plugins.modelpaths import missing_local_path
 from qasr_plugins.trust import check_pickled_weights, is_refusal, pretrained, refusal_reason, trust_field, untrusted
 from qasr_plugins.types import Span
 
@@ -138,6 +139,10 @@ def load_ctc_model(name: str, device: str, *, trust: bool = False) -> CtcModel:
     Raises:
         StageError: ``S411`` when the model cannot be loaded, ``S407`` when its weights could run code.
     """
+    if missing_local_path(name):
+        raise StageError(f"cannot load the CTC model {name!r}: no such file or directory.", where="model",
+                         code="S404", hint="Fix the path: a directory saved with save_pretrained (config.json, "
+                         "tokenizer files) or a NeMo CTC .nemo file.")
     try:
         if name.endswith(".nemo"):
             return NemoCtcModel(name, device, trust)

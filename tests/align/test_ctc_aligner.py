@@ -58,7 +58,11 @@ def test_ctc_aligner_reports_a_missing_model(tmp_path):
 
     with pytest.raises(StageError) as info:
         CtcAligner(model=str(tmp_path / "nowhere")).ensure_loaded()
-    assert info.value.code == "S411"
+    assert info.value.code == "S404" and "no such file or directory" in info.value.message
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(StageError) as info:
+        CtcAligner(model=str(tmp_path / "empty")).ensure_loaded()  # there, but no model in it
+    assert info.value.code == "S411" and "holds a CTC model" in info.value.hint
 
 
 def test_ctc_aligner_on_a_nemo_ctc_model(tmp_path, speechlike):

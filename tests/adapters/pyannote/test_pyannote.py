@@ -87,6 +87,15 @@ def test_bare_annotation_pipelines_are_accepted(local_pyannote_checkpoint: Path)
     assert result.exclusive is None and len(result.turns.turns) == 2
 
 
+def test_a_missing_local_checkpoint_is_named(tmp_path: Path) -> None:
+    from qasr_plugins.adapters.pyannote.diarization import PyannoteDiarization
+    from qasr_plugins.errors import StageError
+
+    with pytest.raises(StageError) as caught:
+        PyannoteDiarization(checkpoint=str(tmp_path / "community-1")).ensure_loaded()
+    assert caught.value.code == "S404" and "no such file or directory" in caught.value.message
+
+
 def test_missing_checkpoint_offline_is_a_coded_error(tmp_path: Path) -> None:
     import os
     import subprocess

@@ -71,6 +71,10 @@ def test_missing_model_is_a_coded_error(tmp_path: Path) -> None:
     with pytest.raises(StageError) as caught:
         PyannoteVad(checkpoint=str(tmp_path)).ensure_loaded()  # a directory without pytorch_model.bin
     assert caught.value.code == "S404" and "local checkpoint" in caught.value.hint
+    with pytest.raises(StageError) as caught:
+        PyannoteVad(checkpoint="community-1/", subfolder="segmentation").ensure_loaded()  # a typo'd directory
+    assert caught.value.code == "S404" and caught.value.message == \
+        "cannot load pyannote segmentation model 'community-1/segmentation': no such file or directory."
 
 
 class TestPyannoteVadContract(StageContract):
