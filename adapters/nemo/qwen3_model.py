@@ -51,7 +51,7 @@ from nemo.core.classes import common as nemo_common
 from omegaconf import DictConfig, OmegaConf
 from torch.utils.data import DataLoader, Dataset
 
-from qasr_plugins.errors import ConfigError, StageError
+from qasr_plugins.errors import ConfigError, QasrError, StageError
 from qasr_plugins.languages import is_spaceless
 from qasr_plugins.qwen3.aligner import Qwen3ForcedAligner
 from qasr_plugins.qwen3.asr import Qwen3Asr
@@ -145,17 +145,21 @@ class Qwen3ASRModel(ASRModel, ASRTranscriptionMixin):
         cfg = {"sample_rate": SAMPLE_RATE, "source": model_name, "dtype": dtype,
                "transcribe": {name: getattr(engine, name) for name in _ENGINE_SETTINGS}}
         preloaded: dict[str, tuple[Any, Any]] = {}
+        timing = None if aligner is None else _checked(
+            Qwen3ForcedAligner, _ALIGNER_SETTINGS, {"model": aligner, "dtype": dtype}, dict(aligner_settings or {}),
+            "aligner_settings", "qwen3.forced_aligner")
+        loaded = load_model(model_name, kind="asr", revision=revision, cache_dir=cache_dir, dtype=dtype, device=device)
+        cfg["checkpoint_files"] = _pack_non_weights(loaded.checkpoint, Path(scratch.name) / "checkpoint_files.tar")
+        preloaded["asr"] = (loaded.model, loaded.processor)
         if aligner is not None:
-            timing = _checked(Qwen3ForcedAligner, _ALIGNER_SETTINGS, {"model": aligner, "dtype": dtype},
-                              dict(aligner_settings or {}), "aligner_settings", "qwen3.forced_aligner")
-            timer = load_model(aligner, kind="forced_aligner", cache_dir=cache_dir, dtype=dtype, device=device)
+            try:
+                timer = load_model(aligner, kind="forced_aligner", cache_dir=cache_dir, dtype=dtype, device=device)
+            except QasrError as exc:
+                raise exc.replace(where="aligner") from exc
             cfg["aligner"] = {"source": aligner, "checkpoint_files": _pack_non_weights(
                 timer.checkpoint, Path(scratch.name) / "aligner_files.tar"),
                 "settings": {name: getattr(timing, name) for name in _ALIGNER_SETTINGS}}
             preloaded["aligner"] = (timer.model, timer.processor)
-        loaded = load_model(model_name, kind="asr", revision=revision, cache_dir=cache_dir, dtype=dtype, device=device)
-        cfg["checkpoint_files"] = _pack_non_weights(loaded.checkpoint, Path(scratch.name) / "checkpoint_files.tar")
-        preloaded["asr"] = (loaded.model, loaded.processor)
         token = _PRELOADED.set(preloaded)
         try:
             instance = cls(OmegaConf.create(cfg))

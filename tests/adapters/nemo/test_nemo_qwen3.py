@@ -118,6 +118,15 @@ def test_timestamps_without_an_aligner_and_training_are_refused(scripted_model: 
     assert training.value.code == "S416"
 
 
+def test_a_missing_model_or_aligner_is_named(scripted: Path, tmp_path: Path) -> None:
+    with pytest.raises(StageError) as asr:
+        Qwen3ASRModel.from_pretrained(str(tmp_path / "asr"), aligner=str(tmp_path / "aligner"))
+    assert asr.value.code == "S404" and asr.value.where == "model" and "asr" in asr.value.message
+    with pytest.raises(StageError) as aligner:
+        Qwen3ASRModel.from_pretrained(str(scripted), aligner=str(tmp_path / "aligner"))
+    assert aligner.value.code == "S404" and aligner.value.where == "aligner" and "ForcedAligner" in aligner.value.message
+
+
 @pytest.fixture(scope="module")
 def timed_model(scripted: Path, tiny_aligner: Path) -> Qwen3ASRModel:
     return Qwen3ASRModel.from_pretrained(str(scripted), aligner=str(tiny_aligner), aligner_settings={"batch_size": 2})
