@@ -124,6 +124,9 @@ def test_unknown_output_format() -> None:
 def test_malformed_override() -> None:
     _found, error = codes_and_paths("vad", ["stages.vad.threshold=[unclosed"])
     assert error.code == "C112"
+    _found, error = codes_and_paths("qwen3_asr", ["stages.asr.context=qasr, Qwen3"])  # the shell ate the quotes
+    assert error.code == "C112" and "Quote" in error.hint
+    assert load_pipeline("qwen3_asr", ["stages.asr.context='qasr, Qwen3'"]).node("asr").config.context == "qasr, Qwen3"
 
 
 def test_missing_preset_lists_options() -> None:

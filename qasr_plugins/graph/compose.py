@@ -118,6 +118,9 @@ def compose(pipeline: str | os.PathLike[str] | Mapping[str, Any], overrides: Seq
     except yaml.YAMLError as exc:
         raise guards.yaml_error(exc) from exc
     except (HydraException, OmegaConfBaseException, ValueError) as exc:
+        if "Ambiguous value for argument" in str(exc):  # an unquoted comma reads as a list of values
+            raise ConfigError(f"malformed override: {str(exc).splitlines()[0]}", where=where, code="C112",
+                              hint="Quote a value holding a comma, e.g. \"stages.asr.context='a, b'\".") from exc
         raise guard.refused or ConfigError(f"cannot compose: {exc}", where=where, code="C100",
                                            hint="Fix the YAML or the override named above.") from exc
     finally:
