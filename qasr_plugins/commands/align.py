@@ -53,7 +53,7 @@ def run_alignment(audio_path: Path, text: str, output_dir: Path, *, aligner: str
     """
     from qasr_plugins.alignment.transcripts import read_transcript
     from qasr_plugins.audio import load_audio
-    from qasr_plugins.errors import ConfigError, did_you_mean
+    from qasr_plugins.errors import ConfigError, ConfigErrors, did_you_mean
     from qasr_plugins.executor import Executor
     from qasr_plugins.graph import available_presets, load_pipeline
     from qasr_plugins.runner import write_document
@@ -64,8 +64,12 @@ def run_alignment(audio_path: Path, text: str, output_dir: Path, *, aligner: str
                           hint=did_you_mean(aligner, presets))
     recording = load_audio(audio_path)
     transcript = read_transcript(text, uri=recording.uri, duration=recording.duration, language=language)
-    spec = load_pipeline(alignment_pipeline(aligner, transcript),
-                         [f"stages.{ALIGN_NODE}.{o}" for o in overrides], formats)
+    try:
+        spec = load_pipeline(alignment_pipeline(aligner, transcript),
+                             [f"stages.{ALIGN_NODE}.{o}" for o in overrides], formats)
+    except ConfigErrors as exc:  # the command's own option, not a pipeline setting, gives the text's language
+        raise ConfigErrors([e.replace(hint="Give the text's language: -l en (or another code).")
+                            if e.code == "C108" and "'language'" in e.message else e for e in exc.errors]) from exc
     executor = Executor(spec)
     try:
         executor.load()

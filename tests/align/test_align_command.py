@@ -56,3 +56,7 @@ def test_qasr_align_writes_word_timed_outputs(sample_wav: Path, tiny_aligner: Pa
 def test_qasr_align_reports_coded_errors(sample_wav: Path, tmp_path: Path):
     result = CliRunner().invoke(app, ["align", str(sample_wav), "text", "--aligner", "ctcc", "-o", str(tmp_path)])
     assert result.exit_code == 2 and "[C100]" in result.output and "'ctc'" in result.output
+    text = tmp_path / "text.txt"
+    text.write_text("hello world")
+    result = CliRunner().invoke(app, ["align", str(sample_wav), str(text), "-o", str(tmp_path)])  # no -l
+    assert result.exit_code == 2 and "[C108]" in result.output and "-l en" in result.output
