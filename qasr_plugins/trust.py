@@ -112,14 +112,30 @@ def pretrained(model_class: Any, name: str, *, trusted: bool, **options: Any) ->
 
         for file in pickled_weights(directory):
             weights.update(torch.load(file, map_location="cpu", weights_only=False, mmap=zipfile.is_zipfile(file)))
-    if not weights:
-        return model_class.from_pretrained(name, **options)
-    from transformers import AutoConfig, GenerationConfig
+    with _no_progress_bars():  # a stage loads inside qasr's own progress display
+        if not weights:
+            return model_class.from_pretrained(name, **options)
+        from transformers import AutoConfig, GenerationConfig
 
-    model = model_class.from_pretrained(None, config=AutoConfig.from_pretrained(name), state_dict=weights, **options)
+        model = model_class.from_pretrained(None, config=AutoConfig.from_pretrained(name), state_dict=weights,
+                                            **options)
     if (directory / "generation_config.json").is_file():
         model.generation_config = GenerationConfig.from_pretrained(name)
     return model
+
+
+@contextmanager
+def _no_progress_bars() -> Iterator[None]:
+    """transformers' progress bars (\"Loading weights\") off, as the caller had them afterwards."""
+    from transformers.utils import logging
+
+    enabled = logging.is_progress_bar_enabled()
+    logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        if enabled:
+            logging.enable_progress_bar()
 
 
 @contextmanager

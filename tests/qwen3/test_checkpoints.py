@@ -150,3 +150,11 @@ def test_missing_directory_and_wrong_kind(tiny_aligner: Path, tmp_path: Path) ->
     with pytest.raises(StageError) as info:
         load_model(str(tiny_aligner), kind="asr")
     assert info.value.code == "S405"
+
+
+def test_loading_draws_no_progress_bar_of_its_own(tiny_asr: Path, capfd: pytest.CaptureFixture[str]) -> None:
+    from transformers.utils import logging
+
+    load_model(str(tiny_asr), kind="asr")
+    assert "Loading weights" not in capfd.readouterr().err  # qasr's own progress display owns the terminal
+    assert logging.is_progress_bar_enabled()  # transformers' setting is the caller's again
