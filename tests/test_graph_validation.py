@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import pytest
@@ -166,7 +167,9 @@ def test_user_config_path_presets(monkeypatch: pytest.MonkeyPatch, tmp_path: Pat
     preset.parent.mkdir(parents=True)
     preset.write_text("name: energy.vad\nthreshold_db: -20.0\n")
     monkeypatch.setenv("QASR_CONFIG_PATH", str(tmp_path))
-    spec = load_pipeline("vad", ["stages/vad=quiet"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a user directory without pipelines/ is no reason for a warning
+        spec = load_pipeline("vad", ["stages/vad=quiet"])
     assert spec.nodes[0].config.threshold_db == -20.0
 
 

@@ -94,7 +94,8 @@ def compose(pipeline: str | os.PathLike[str] | Mapping[str, Any], overrides: Seq
 
     where, name, directory = _source(pipeline)
     homes = config_homes()  # presets, then pipelines: a pipeline may start from another (defaults: [offline])
-    searchpath = ",".join(f"file://{d}" for d in [*(h.root for h in homes), *(h.pipelines for h in homes)])
+    searchpath = ",".join(f"file://{d}" for d in [*(h.root for h in homes), *(h.pipelines for h in homes)]
+                          if d.is_dir())  # Hydra warns of every missing one
     guards.check_overrides(overrides, where)
     plan = plan_overrides(overrides, where)
     overrides = [*plan.swap_overrides(), *(_upsert(o) for o in plan.hydra)]
