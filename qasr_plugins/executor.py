@@ -287,7 +287,8 @@ class Executor:
         model = self.stages[node.name].model_id()
         return StageRecord(node=node.name, kind=node.kind, name=node.stage_name,
                            distribution=node.entry.distribution, version=node.entry.version,
-                           model=None if model is None else self.spec.public_text(model), config_hash=node.config.digest(), wall_time=seconds,
+                           model=None if model is None else self.spec.public_text(model),
+                           config_hash=node.config.digest(), wall_time=seconds,
                            settings=self.spec.public_settings(node.settings_path, node.config), cache=cache)
 
     def _document(self, audio: Audio, values: dict[str, Any], records: list[StageRecord]) -> ResultDocument:
