@@ -185,6 +185,8 @@ def _document(result: Outcome) -> ResultDocument:
     if isinstance(result, InputError):
         raise OpenAIError(400, f"The audio could not be transcribed: {result.message}", param="file",
                           code=result.code)
+    if isinstance(result, QasrError) and result.code == "S418":  # enrolled when the run loads its models
+        raise OpenAIError(400, f"{REFERENCES_FIELD}: {result.message}", param=REFERENCES_FIELD, code=result.code)
     if isinstance(result, QasrError):
         raise OpenAIError(500, f"The pipeline failed on this audio: {result.render()}", code=result.code,
                           kind="server_error")

@@ -166,6 +166,21 @@ def test_known_speaker_clips_are_checked(base: str, sample_wav: Path, upload_tmp
     assert leftovers(upload_tmp) == []
 
 
+def test_references_without_speech_are_refused_when_models_load_per_run(sample_wav: Path) -> None:
+    """With run.release_models the naming stage loads (and enrolls) only when the request runs: still a 400."""
+    import numpy as np
+
+    pipeline = Pipeline.from_config("offline", ["run.release_models=true"], cache=False)
+    with running(create_app({"offline": pipeline}, api_key="sk-test")) as url:
+        response = httpx.post(f"{url}/v1/audio/transcriptions", headers={"Authorization": "Bearer sk-test"},
+                              files={"file": sample_wav.read_bytes()}, timeout=120,
+                              data={"model": "offline", "known_speaker_names[]": ["a"],
+                                    "known_speaker_references[]": [_data_url(np.zeros(16_000 * 3, dtype=np.float32))]})
+    assert response.status_code == 400, response.text
+    error = response.json()["error"]
+    assert error["param"] == "known_speaker_references[]" and error["code"] == "S418", error
+
+
 def test_subtitles(client, sample_wav: Path, offline: Pipeline, direct: ResultDocument) -> None:
     srt = _create(client, sample_wav, response_format="srt")
     vtt = _create(client, sample_wav, response_format="vtt")
