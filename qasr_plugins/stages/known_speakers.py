@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 from pydantic import Field, field_validator, model_validator
 
-from qasr_plugins.errors import ConfigError, StageError
+from qasr_plugins.errors import ConfigError, QasrError, StageError
 from qasr_plugins.libraries import Libraries
 from qasr_plugins.stage import (
     FindPeer,
@@ -192,7 +192,10 @@ class KnownSpeakers(IdentificationStage):
             encoder = self._encoder_stage(self.config.encoder)
             #: Whether this stage loaded the encoder (and releases it): a peer's loaded stage stays its owner's.
             self._owns_encoder = not encoder.loaded
-            space = encoder.speaker_space()
+            try:
+                space = encoder.speaker_space()
+            except QasrError as exc:  # the encoder's settings sit under 'encoder'
+                raise exc.located("encoder") from exc
             if space is not None:  # else the bundled encoder
                 self._encoder, self._space = encoder, space
                 return

@@ -187,6 +187,17 @@ def test_an_encoder_with_other_settings_loads_its_own(tiny_community: Path, clip
     assert not encoder.loaded and stages["diar"].loaded  # its own copy goes with it
 
 
+def test_an_encoder_that_cannot_load_is_named_at_its_settings(clips: dict[str, str], tmp_path: Path) -> None:
+    from qasr_plugins.errors import StageError
+
+    encoder = f"{{name: pyannote.diarization, checkpoint: {tmp_path / 'nowhere'}}}"
+    pipeline = Pipeline.from_config("offline", [f"+known_speakers.Ann={clips['Ann']}",
+                                                f"+stages.speakers.encoder={encoder}"], cache=False)
+    with pytest.raises(StageError) as caught:
+        pipeline.load()
+    assert caught.value.code == "S404" and caught.value.where == "stages.speakers.encoder.checkpoint"
+
+
 def test_with_release_models_the_shared_model_is_released_after_naming(tiny_community: Path,
                                                                        clips: dict[str, str],
                                                                        sample_wav: Path, tmp_path: Path) -> None:
