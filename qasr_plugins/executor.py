@@ -302,10 +302,10 @@ class Executor:
 
         transcript = values.get(self.spec.transcript_node) if self.spec.transcript_node else None
         diarization = part("diarization")
-        if diarization is not None and diarization.embeddings is not None:  # the space names the model
-            embeddings = diarization.embeddings
-            diarization = replace(diarization, embeddings=replace(embeddings,
-                                                                  space=self.spec.public_text(embeddings.space)))
+        embeddings = diarization.embeddings if diarization is not None else None
+        space = self.spec.public_text(embeddings.space) if embeddings is not None else None
+        if embeddings is not None and space != embeddings.space:  # the space named a model from the environment
+            diarization = replace(diarization, embeddings=replace(embeddings, space=space))
         return ResultDocument(uri=audio.uri, audio=AudioInfo(audio.path, audio.duration, audio.sample_rate,
                                                              audio.offset, audio.warnings),
                               speech=part("speech"), diarization=diarization, transcript=transcript,

@@ -16,6 +16,7 @@ from typing import Any
 
 from qasr_plugins.cachedir import cache_root
 from qasr_plugins.errors import ConfigError, QasrError, StageError
+from qasr_plugins.modelpaths import is_local_path
 from qasr_plugins.qwen3.layout import CheckpointInfo, Kind, inspect_checkpoint
 from qasr_plugins.trust import check_pickled_weights, is_refusal, pretrained, refusal_reason, untrusted
 
@@ -42,7 +43,8 @@ class LoadedModel:
 
 
 def _looks_like_path(model: str) -> bool:
-    return model.startswith(("/", "./", "../", "~")) or model.count("/") != 1 or os.sep != "/" and os.sep in model
+    """A path (:func:`~qasr_plugins.modelpaths.is_local_path`), or a bare name: Qwen3 hub ids have an owner."""
+    return is_local_path(model) or "/" not in model
 
 
 def _offline() -> bool:

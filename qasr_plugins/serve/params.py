@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from qasr_plugins.errors import ConfigErrors, StageError
+from qasr_plugins.errors import ConfigErrors, QasrError
 from qasr_plugins.graph import NodeSpec
 from qasr_plugins.runner import Executor
 from qasr_plugins.settings import build_config
@@ -242,16 +242,14 @@ def _english_only(variant: Stage[Any, Any]) -> str | None:
     return None
 
 
-def _embeddable_references(variant: Stage[Any, Any]) -> str | None:
-    """Enrolls the request's references on the (loaded) variant, so that its run finds them embedded; the reason
-    when a name's clips hold no embeddable speech."""
-    if not variant.loaded:  # models loaded per run (run.release_models): checked when it runs
-        return None
-    try:
+def _embeddable_references(variant: Stage[Any, Any]) -> None:
+    """Enrolls the request's references on the (loaded) variant, so that its run finds them embedded.
+
+    Raises:
+        StageError: ``S418`` when a name's clips hold no embeddable speech.
+    """
+    if variant.loaded:  # else the models load per run (run.release_models) and the run enrolls them
         variant.enrolled()  # type: ignore[attr-defined]
-    except StageError as exc:
-        return exc.message
-    return None
 
 
 @dataclass(frozen=True)
@@ -262,7 +260,7 @@ class Overridable:
         settings: The settings a request may set; the stage reads them while running, not while loading.
         rebind: Gives a variant the loaded models when copying the stage does not suffice.
         check: Given the variant (a copy of the loaded stage with the request's settings), a reason it cannot
-            honour them, or ``None``.
+            honour them, or ``None``; a coded error it raises is answered with its code.
     """
 
     settings: frozenset[str]
@@ -392,7 +390,10 @@ def variant(base: Executor, plan: RequestPlan) -> Executor:
         shared.config = config
         if allowed.rebind:
             allowed.rebind(stage, shared)
-        reason = allowed.check(shared) if allowed.check else None
+        try:
+            reason = allowed.check(shared) if allowed.check else None
+        except QasrError as exc:
+            raise _invalid(param, f"{param}: {exc.message}", exc.code) from exc
         if reason:
             raise _invalid(param, f"{param}: {reason}", "unsupported_value")
         stages[node.name] = shared
