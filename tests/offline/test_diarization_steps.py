@@ -50,6 +50,17 @@ def test_the_speaker_count_of_planted_clusters_is_found(speakers: int) -> None:
     assert same_partition(labels, truth)
 
 
+def test_the_one_speaker_test_reads_only_its_columns() -> None:
+    """Joined embeddings whose first part sees one voice and whose second part sees three: the test on the first
+    part's columns keeps one speaker, on all columns it does not."""
+    rng = np.random.default_rng(5)
+    three, _ = planted_windows(3, 100, seed=5)
+    one = np.tile(rng.normal(size=64), (len(three), 1)) + 0.05 * rng.normal(size=(len(three), 64))
+    joined = np.hstack([one / np.linalg.norm(one, axis=1, keepdims=True), three]) / np.sqrt(2)
+    assert cluster_direct(joined, ClusterSettings(test_columns=(0, 64))).max() == 0
+    assert cluster_direct(joined, ClusterSettings()).max() + 1 >= 2
+
+
 def test_count_bounds_are_obeyed_on_planted_clusters() -> None:
     embeddings, _ = planted_windows(4, 60)
     for settings, fewest, most in ((ClusterSettings(num_speakers=2), 2, 2), (ClusterSettings(max_speakers=3), 2, 3),

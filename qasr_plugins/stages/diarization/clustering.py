@@ -8,7 +8,8 @@ needs ``min_cluster`` of the evenly spread windows, i.e. about ``min_cluster / c
 the stage's defaults), to be found.
 
 Direct clustering: one speaker is told from several by how well connected the graph of window similarities is
-(the Fiedler value of its normalised Laplacian, similarities raised to the 8th power). Otherwise the embeddings
+(the Fiedler value of its normalised Laplacian, similarities raised to the 8th power), on ``test_columns`` of the
+embeddings when set (one encoder's part of joined embeddings, the one the threshold was set for). Otherwise the embeddings
 are centred on their mean (which removes much of the channel) and clustered spectrally, the count being the
 eigengap of the affinity's normalised Laplacian within the bounds. Voices that resemble one another form a group
 that the first eigengap does not split (two groups of similar voices give the largest gap); so each cluster of
@@ -40,6 +41,7 @@ class ClusterSettings:
     chunk: int = 1500
     split_depth: int = 1
     min_cluster: int = 8
+    test_columns: tuple[int, int] | None = None  # columns [first, stop) the one-speaker test reads (None: all)
 
     @property
     def most(self) -> int:
@@ -124,7 +126,8 @@ def _spectral(embeddings: np.ndarray, settings: ClusterSettings) -> np.ndarray:
     if most < 2:
         return np.zeros(count, dtype=int)
     if settings.num_speakers is None and settings.min_speakers == 1:
-        sharpened = np.clip(embeddings @ embeddings.T, 0.0, None) ** _SHARPEN
+        tested = embeddings if settings.test_columns is None else unit(embeddings[:, slice(*settings.test_columns)])
+        sharpened = np.clip(tested @ tested.T, 0.0, None) ** _SHARPEN
         if np.linalg.eigvalsh(laplacian(sharpened, normed=True))[1] >= settings.one_speaker_connectivity:
             return np.zeros(count, dtype=int)
     centred = unit(embeddings - embeddings.mean(axis=0))
