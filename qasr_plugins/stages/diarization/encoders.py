@@ -12,6 +12,8 @@ windows of one length are batched.
 
 from __future__ import annotations
 
+import bisect
+import ctypes
 import warnings
 from collections.abc import Sequence
 from typing import Any, Literal, Protocol
@@ -28,7 +30,7 @@ _MEL_HOP = 0.01  # resemblyzer's spectrogram hop (s)
 _NORM_DBFS = -30  # resemblyzer's training loudness
 _BATCH = 256
 _CHUNK = 1500  # CAM++ frames (10 ms) per chunk of joined speech
-_CHUNK_BATCH = 8
+_CHUNK_BATCH = 4  # chunks per forward pass (activations of about 0.1 GB each)
 _FLUSH_FRAMES = 64 * _CHUNK  # joined speech pooled at a time (about 16 minutes)
 
 
@@ -112,6 +114,7 @@ class CamPlusPlus:
 
         self._campplus = campplus
         self._network: Any = campplus.load(checkpoint or campplus.bundled_checkpoint(), device)
+        self._network.head.to(memory_format=torch.channels_last)  # its 2-D convolutions: about 1.6x faster on CPU
         self._device = torch.device(device)
         native = torch.ops.mkldnn._is_mkldnn_bf16_supported() if self._device.type == "cpu" else True
         self._autocast = torch.autocast(self._device.type, dtype=torch.bfloat16, enabled=bool(native))
@@ -155,30 +158,50 @@ class CamPlusPlus:
 
     def _pool(self, features: np.ndarray, spans: Sequence[tuple[int, int, int]], longest: int,
               out: np.ndarray) -> None:
-        """Rows of ``out`` for ``spans`` (window, first, stop frame) of ``features`` (joined filterbanks)."""
+        """Rows of ``out`` for ``spans`` (window, first, stop frame) of ``features`` (joined filterbanks).
+
+        Every chunk is ``_CHUNK`` frames long (the last one ends at the end of ``features``; only speech shorter
+        than one chunk gives a shorter one) and every forward pass holds ``_CHUNK_BATCH`` of them (the last batch
+        filled with repeats): one input shape, so the math library does not build and keep kernels for new ones.
+        """
         import torch
 
         hop = max(_CHUNK - longest, 1)
-        chunks = [features[k:k + _CHUNK] for k in range(0, max(len(features) - longest, 1), hop)]
+        starts = list(range(0, max(len(features) - _CHUNK, 0) + 1, hop))
+        if starts[-1] + _CHUNK < len(features):
+            starts.append(len(features) - _CHUNK)
+        chunks = [features[k:k + _CHUNK] for k in starts]
         network = self._network
         frames: list[torch.Tensor] = []
         with torch.inference_mode(), self._autocast:
             for first in range(0, len(chunks), _CHUNK_BATCH):
                 batch = chunks[first:first + _CHUNK_BATCH]
-                for length in dict.fromkeys(len(c) for c in batch):  # the last chunk may be shorter
-                    same = [c for c in batch if len(c) == length]
-                    tensor = torch.from_numpy(np.stack(same)).to(self._device)
-                    frames.extend(network.frames(tensor).float().cpu())
+                if len(chunks) > 1:
+                    batch += batch[-1:] * (_CHUNK_BATCH - len(batch))
+                computed = network.frames(torch.from_numpy(np.stack(batch)).to(self._device)).float().cpu()
+                frames.extend(computed[:len(chunks) - first])
             stats = []
             for index, a, b in spans:
-                chunk = min(a // hop, len(frames) - 1)
-                h = frames[chunk]
-                lo = (a - chunk * hop) // 2
-                hi = min(max(-(-(b - chunk * hop) // 2), lo + 2), h.shape[-1])
+                chunk = bisect.bisect_right(starts, a) - 1
+                h, origin = frames[chunk], starts[chunk]
+                lo = (a - origin) // 2
+                hi = min(max(-(-(b - origin) // 2), lo + 2), h.shape[-1])
                 piece = h[:, min(lo, hi - 2):hi]
                 stats.append(torch.cat([piece.mean(-1), piece.std(-1)]))
             rows = network.xvector.dense(torch.stack(stats).to(self._device)).float().cpu().numpy()
         out[[index for index, _, _ in spans]] = rows
+        del frames, stats
+        release_freed_memory()
+
+
+def release_freed_memory() -> None:
+    """Hands memory freed by the C allocator back to the system (glibc's ``malloc_trim``; nothing elsewhere): the
+    network's large, short-lived buffers otherwise stay counted in the process's resident memory, which then grows
+    with the recording's length."""
+    try:
+        ctypes.CDLL(None).malloc_trim(0)
+    except (AttributeError, OSError):
+        pass
 
 
 def stretches(windows: Sequence[Span]) -> list[tuple[int, int]]:
