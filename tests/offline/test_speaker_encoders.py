@@ -163,3 +163,16 @@ def test_joined_embeddings_have_unit_rows_and_each_encoders_part(diarizer, sampl
     alone = load_encoder("resemblyzer", "cpu").embed(sample_audio, windows)
     part = joined[:, :256] / np.linalg.norm(joined[:, :256], axis=1, keepdims=True)
     assert np.allclose(part, alone / np.linalg.norm(alone, axis=1, keepdims=True), atol=1e-5)
+
+
+def test_audio_at_another_sample_rate_is_resampled_for_campplus(sample_audio) -> None:
+    import soxr
+
+    from qasr_plugins.types import Audio
+
+    windows = [Span(s, s + 1.5) for s in np.arange(1.0, 20.0, 1.0)]
+    encoder = CamPlusPlus(None, "cpu")
+    at_8k = Audio("8k", soxr.resample(sample_audio.waveform, 16000, 8000).astype(np.float32), sample_rate=8000)
+    rows, rows_8k = encoder.embed(sample_audio, windows), encoder.embed(at_8k, windows)
+    cosine = np.sum(rows * rows_8k, axis=1) / np.linalg.norm(rows, axis=1) / np.linalg.norm(rows_8k, axis=1)
+    assert np.median(cosine) > 0.8  # the telephone sample has nothing above 4 kHz to lose
