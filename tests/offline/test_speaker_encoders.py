@@ -176,3 +176,11 @@ def test_audio_at_another_sample_rate_is_resampled_for_campplus(sample_audio) ->
     rows, rows_8k = encoder.embed(sample_audio, windows), encoder.embed(at_8k, windows)
     cosine = np.sum(rows * rows_8k, axis=1) / np.linalg.norm(rows, axis=1) / np.linalg.norm(rows_8k, axis=1)
     assert np.median(cosine) > 0.8  # the telephone sample has nothing above 4 kHz to lose
+
+
+def test_very_short_windows_get_finite_embeddings(sample_audio) -> None:
+    """A recording whose only speech is one 20 ms window (min_window set that low): CAM++ then sees one frame."""
+    encoder = CamPlusPlus(None, "cpu")
+    for window in (Span(2.0, 2.02), Span(5.0, 5.05)):
+        rows = encoder.embed(sample_audio, [window])
+        assert np.all(np.isfinite(rows)) and np.linalg.norm(rows) > 0, window
