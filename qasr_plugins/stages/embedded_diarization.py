@@ -203,10 +203,9 @@ class EmbeddedDiarization(DiarizationStage):
         parts = [unit(encoder.embed(audio, windows).astype(np.float64)) for encoder in self._encoders]
         return np.hstack(parts) / np.sqrt(len(parts))
 
-    def _cluster(self, embeddings: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Speaker labels of the windows and the space they are scored in (embeddings centred on the file)."""
-        labels = cluster(embeddings, self.config.cluster_settings())
-        return labels, unit(embeddings - embeddings.mean(axis=0))
+    def _cluster(self, embeddings: np.ndarray) -> np.ndarray:
+        """Speaker labels of the windows."""
+        return cluster(embeddings, self.config.cluster_settings())
 
     def _diarize(self, audio: Audio, speech: SpeechRegions | None) -> Diarization:
         cfg = self.config
@@ -219,8 +218,8 @@ class EmbeddedDiarization(DiarizationStage):
             turns = tuple(Turn(r, "SPEAKER_00") for r in regions)
             return Diarization(SpeakerTurns(audio.uri, turns), SpeakerTurns(audio.uri, turns, exclusive=True))
         embeddings = self._embed(audio, windows)
-        labels, space = self._cluster(embeddings)
-        scores = space @ centroids(space, labels).T  # window × speaker cosine similarity
+        labels = self._cluster(embeddings)
+        scores = _centred_scores(embeddings, labels)  # window × speaker cosine similarity
         columns = cfg.threshold_columns
         rival_scores = scores if columns is None else _centred_scores(unit(embeddings[:, slice(*columns)]), labels)
         names = _names_by_first_appearance(labels)

@@ -110,9 +110,8 @@ def _define() -> Any:
     from torch import nn
     from torch.nn import functional
 
-    def norm_relu(channels: int, dims: int = 1) -> nn.Sequential:
-        norm = nn.BatchNorm1d(channels) if dims == 1 else nn.BatchNorm2d(channels)
-        return nn.Sequential(OrderedDict(batchnorm=norm, relu=nn.ReLU()))
+    def norm_relu(channels: int) -> nn.Sequential:
+        return nn.Sequential(OrderedDict(batchnorm=nn.BatchNorm1d(channels), relu=nn.ReLU()))
 
     class Residual2d(nn.Module):
         def __init__(self, inputs: int, channels: int, stride: int) -> None:
@@ -235,7 +234,6 @@ def _define() -> Any:
             trunk["out_nonlinear"] = norm_relu(channels)
             self.xvector = nn.Sequential(trunk)
             self.xvector.add_module("dense", Embedding(channels))
-            self.frames_per_feature_frame = 0.5  # the TDNN's stride
 
         def frames(self, features: torch.Tensor) -> torch.Tensor:
             """Frame features ``(batch, channels, frames / 2)`` of filterbanks ``(batch, frames, 80)``."""
@@ -245,10 +243,16 @@ def _define() -> Any:
                     x = module(x)
             return x
 
+        @staticmethod
+        def statistics(frames: torch.Tensor) -> torch.Tensor:
+            """Mean and standard deviation over time of frame features ``(…, channels, frames)``, joined; a single
+            frame's deviation is 0.01."""
+            std = frames.std(-1) if frames.shape[-1] > 1 else torch.full_like(frames[..., 0], 1e-2)
+            return torch.cat([frames.mean(-1), std], dim=-1)
+
         def pool(self, frames: torch.Tensor) -> torch.Tensor:
             """Embeddings ``(batch, 192)`` of frame features ``(batch, channels, frames)``."""
-            std = frames.std(-1) if frames.shape[-1] > 1 else torch.full_like(frames[..., 0], 1e-2)
-            return self.xvector.dense(torch.cat([frames.mean(-1), std], dim=-1))
+            return self.xvector.dense(self.statistics(frames))
 
         def forward(self, features: torch.Tensor) -> torch.Tensor:
             """Embeddings ``(batch, 192)`` of filterbanks ``(batch, frames, 80)``, each window's mean removed."""

@@ -188,9 +188,7 @@ class CamPlusPlus:
                 h, origin = frames[chunk], starts[chunk]
                 lo = (a - origin) // 2
                 hi = min(max(-(-(b - origin) // 2), lo + 2), h.shape[-1])
-                piece = h[:, max(0, min(lo, hi - 2)):hi]  # two frames at least, when the chunk has them
-                spread = piece.std(-1) if piece.shape[-1] > 1 else torch.full_like(piece[:, 0], 1e-2)  # as CAM++
-                stats.append(torch.cat([piece.mean(-1), spread]))
+                stats.append(network.statistics(h[:, max(0, min(lo, hi - 2)):hi]))  # two frames, when there are
             rows = network.xvector.dense(torch.stack(stats).to(self._device)).float().cpu().numpy()
         out[[index for index, _, _ in spans]] = rows
         del frames, stats
