@@ -134,6 +134,11 @@ class EmbeddedDiarizationConfig(WindowClusteringConfig):
     overlap_count: float = Field(1.5, gt=1.0, le=2.0, json_schema_extra=uniform(1.1, 2.0),
                                  description="Overlapped speech where the segmentation's mean count of active "
                                  "speakers reaches this.")
+    speakers_seen_share: float = Field(0.15, ge=0, le=1, json_schema_extra=uniform(0.0, 0.5),
+                                       description="At least as many speakers as the segmentation finds together "
+                                       "(each active 1 s or more) in this share of its 10 s chunks; this "
+                                       "overrides the one-speaker test (0: off; num_speakers and max_speakers "
+                                       "still rule).")
 
     @model_validator(mode="after")
     def _distinct(self) -> EmbeddedDiarizationConfig:
@@ -234,9 +239,12 @@ class EmbeddedDiarization(DiarizationStage):
         parts = [unit(encoder.embed(audio, windows).astype(np.float64)) for encoder in self._encoders]
         return np.hstack(parts) / np.sqrt(len(parts))
 
-    def _cluster(self, embeddings: np.ndarray) -> np.ndarray:
-        """Speaker labels of the windows."""
-        return cluster(embeddings, self.config.cluster_settings())
+    def _cluster(self, embeddings: np.ndarray, fewest: int = 1) -> np.ndarray:
+        """Speaker labels of the windows, at least ``fewest`` speakers unless the settings fix or cap the count."""
+        settings = self.config.cluster_settings()
+        if settings.num_speakers is None and fewest > settings.min_speakers:
+            settings = replace(settings, min_speakers=min(fewest, settings.max_speakers or fewest))
+        return cluster(embeddings, settings)
 
     def _diarize(self, audio: Audio, speech: SpeechRegions | None) -> Diarization:
         cfg = self.config
@@ -248,14 +256,14 @@ class EmbeddedDiarization(DiarizationStage):
         if not windows:  # only very short speech: one speaker
             turns = tuple(Turn(r, "SPEAKER_00") for r in regions)
             return Diarization(SpeakerTurns(audio.uri, turns), SpeakerTurns(audio.uri, turns, exclusive=True))
+        counts = None if self._segmentation is None else \
+            speaker_counts(self._segmentation, audio, regions, cfg.segmentation_step)
         embeddings = self._embed(audio, windows)
-        labels = self._cluster(embeddings)
+        labels = self._cluster(embeddings, 1 if counts is None else counts.speakers_seen(cfg.speakers_seen_share))
         scores = _centred_scores(embeddings, labels)  # window × speaker cosine similarity
         columns = cfg.threshold_columns
         rival_scores = scores if columns is None else _centred_scores(unit(embeddings[:, slice(*columns)]), labels)
         names = _names_by_first_appearance(labels)
-        counts = None if self._segmentation is None else \
-            speaker_counts(self._segmentation, audio, regions, cfg.segmentation_step)
         stay = max(1e-6, 1 - FRAME / cfg.mean_turn)
         exclusive: list[Turn] = []
         regular: list[Turn] = []

