@@ -100,7 +100,9 @@ def test_overlapped_speech_gets_a_second_speaker_in_the_regular_turns(diarizer, 
     result = diarizer.process([DiarizationInput(audio, vad.process([VadInput(audio)])[0])])[0]
     truth = [span for span, _ in _overlapped_regions(rendered_turns(rendered))]
     found = [span for span, _ in _overlapped_regions(result.turns.turns)]
-    assert truth and sum(t.overlap(f) for t in truth for f in found) >= 0.2  # 0.25 s of 0.9 s measured
+    hit = sum(t.overlap(f) for t in truth for f in found)
+    assert truth and hit >= 0.7, hit  # all 0.9 s found by the segmentation (by score margin: 0.25 s)
+    assert sum(f.duration for f in found) <= 1.5  # 1.05 s marked in all
     assert result.exclusive is not None and result.exclusive.exclusive and not _overlapped_regions(result.exclusive.turns)
 
 
