@@ -7,8 +7,8 @@
    not the file.
 3. Segmentation (:mod:`qasr_plugins.stages.diarization.segmentation`, ``overlap_detector: segmentation``):
    pyannote's segmentation-3.0 reads 10 s chunks every ``segmentation_step`` seconds and counts the active speakers
-   per frame; it also gives a lower bound on the speakers: as many as it finds together in ``speakers_seen_share``
-   of its chunks.
+   per frame; with ``speakers_seen_share`` above 0 it also bounds the speakers from below: as many as it finds
+   together in that share of its chunks (exactly that many where the one-speaker test finds one).
 4. Clustering (:mod:`qasr_plugins.stages.diarization.clustering`): a connectivity test for one speaker, else
    spectral clustering of the embeddings centred on the file's mean with an eigengap speaker count, kept within
    ``min_speakers`` (raised to the segmentation's bound) and ``max_speakers`` unless ``num_speakers`` fixes it;
@@ -37,7 +37,7 @@ from qasr_plugins.libraries import Libraries
 from qasr_plugins.sequences import runs
 from qasr_plugins.stage import DiarizationInput, DiarizationStage, StageConfig, VadInput, embeds_speech
 from qasr_plugins.stages.diarization import segmentation
-from qasr_plugins.stages.diarization.clustering import ClusterSettings, centroids, cluster, unit
+from qasr_plugins.stages.diarization.clustering import ClusterSettings, centroids, cluster, one_speaker, unit
 from qasr_plugins.stages.diarization.encoders import (
     ENCODER_DIMENSIONS,
     ENCODER_MODULES,
@@ -140,11 +140,11 @@ class EmbeddedDiarizationConfig(WindowClusteringConfig):
     overlap_count: float = Field(1.5, gt=1.0, le=2.0, json_schema_extra=uniform(1.1, 2.0),
                                  description="Overlapped speech where the segmentation's mean count of active "
                                  "speakers reaches this.")
-    speakers_seen_share: float = Field(0.15, ge=0, le=1, json_schema_extra=uniform(0.0, 0.5),
+    speakers_seen_share: float = Field(0.0, ge=0, le=1, json_schema_extra=uniform(0.0, 0.5),
                                        description="At least as many speakers as the segmentation finds together "
-                                       "(each active 1 s or more) in this share of its 10 s chunks; this "
-                                       "overrides the one-speaker test (0: off; num_speakers and max_speakers "
-                                       "still rule).")
+                                       "(each active 1 s or more) in this share of its 10 s chunks, exactly that "
+                                       "many where the one-speaker test finds one (0: off; 0.15 measured in "
+                                       "docs/quality.md; num_speakers and max_speakers still rule).")
 
     @model_validator(mode="after")
     def _distinct(self) -> EmbeddedDiarizationConfig:
@@ -245,11 +245,16 @@ class EmbeddedDiarization(DiarizationStage):
         parts = [unit(encoder.embed(audio, windows).astype(np.float64)) for encoder in self._encoders]
         return np.hstack(parts) / np.sqrt(len(parts))
 
-    def _cluster(self, embeddings: np.ndarray, fewest: int = 1) -> np.ndarray:
-        """Speaker labels of the windows, at least ``fewest`` speakers unless the settings fix or cap the count."""
+    def _cluster(self, embeddings: np.ndarray, seen: int = 1) -> np.ndarray:
+        """Speaker labels of the windows. ``seen`` speakers (the segmentation's bound) are the fewest, unless the
+        settings fix or cap the count; where the one-speaker test finds one, there are exactly ``seen``."""
         settings = self.config.cluster_settings()
-        if settings.num_speakers is None and fewest > settings.min_speakers:
-            settings = replace(settings, min_speakers=min(fewest, settings.max_speakers or fewest))
+        if settings.num_speakers is None and seen > settings.min_speakers:
+            seen = min(seen, settings.max_speakers or seen)
+            if settings.min_speakers == 1 and one_speaker(embeddings, settings):
+                settings = replace(settings, num_speakers=seen)
+            else:
+                settings = replace(settings, min_speakers=seen)
         return cluster(embeddings, settings)
 
     def _diarize(self, audio: Audio, speech: SpeechRegions | None) -> Diarization:

@@ -180,9 +180,12 @@ def test_the_speakers_seen_raise_the_count_unless_the_settings_fix_it() -> None:
     centre = rng.normal(size=64)
     one_voice = centre + rng.normal(scale=0.3, size=(200, 64))  # one tight cluster: the one-speaker test passes
     assert len(set(EmbeddedDiarization()._cluster(one_voice))) == 1
-    assert len(set(EmbeddedDiarization()._cluster(one_voice, fewest=2))) == 2
-    assert len(set(EmbeddedDiarization(max_speakers=1)._cluster(one_voice, fewest=2))) == 1
-    assert len(set(EmbeddedDiarization(num_speakers=1)._cluster(one_voice, fewest=3))) == 1
+    assert len(set(EmbeddedDiarization()._cluster(one_voice, seen=2))) == 2  # exactly the bound, not more
+    assert len(set(EmbeddedDiarization()._cluster(one_voice, seen=3))) == 3
+    assert len(set(EmbeddedDiarization(max_speakers=1)._cluster(one_voice, seen=2))) == 1
+    assert len(set(EmbeddedDiarization(num_speakers=1)._cluster(one_voice, seen=3))) == 1
+    voices = np.vstack([rng.normal(size=64) + rng.normal(scale=0.3, size=(100, 64)) for _ in range(4)])
+    assert len(set(EmbeddedDiarization()._cluster(voices, seen=2))) == 4  # a bound below the count found: no effect
 
 
 def test_a_segmentation_that_sees_two_speakers_splits_a_one_speaker_verdict(sample_audio, sample_rttm) -> None:
@@ -193,5 +196,5 @@ def test_a_segmentation_that_sees_two_speakers_splits_a_one_speaker_verdict(samp
         stage.ensure_loaded()
         return len(stage.process([DiarizationInput(sample_audio)])[0].turns.speakers)
 
-    assert speakers() == 2
-    assert speakers(speakers_seen_share=0) == 1
+    assert speakers(speakers_seen_share=0.15) == 2
+    assert speakers() == 1  # the bound is off by default

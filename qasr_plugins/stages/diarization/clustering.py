@@ -65,11 +65,16 @@ def cluster(embeddings: np.ndarray, settings: ClusterSettings) -> np.ndarray:
     count = len(embeddings)
     if count <= settings.chunk:
         return cluster_direct(embeddings, settings)
-    spread = np.linspace(0, count - 1, settings.chunk).round().astype(int)
+    spread = _spread(count, settings.chunk)
     means = centroids(unit(embeddings[spread]), cluster_direct(embeddings[spread], settings))
     nearest = np.concatenate([np.argmax(unit(embeddings[start:start + settings.chunk]) @ means.T, axis=1)
                               for start in range(0, count, settings.chunk)])
     return np.unique(nearest, return_inverse=True)[1]
+
+
+def _spread(count: int, chunk: int) -> np.ndarray:
+    """``chunk`` indices spread evenly over ``count`` rows."""
+    return np.linspace(0, count - 1, chunk).round().astype(int)
 
 
 def cluster_direct(embeddings: np.ndarray, settings: ClusterSettings) -> np.ndarray:
@@ -125,11 +130,8 @@ def _spectral(embeddings: np.ndarray, settings: ClusterSettings) -> np.ndarray:
     most = min(settings.most, count - 1)
     if most < 2:
         return np.zeros(count, dtype=int)
-    if settings.num_speakers is None and settings.min_speakers == 1:
-        tested = embeddings if settings.test_columns is None else unit(embeddings[:, slice(*settings.test_columns)])
-        sharpened = np.clip(tested @ tested.T, 0.0, None) ** _SHARPEN
-        if np.linalg.eigvalsh(laplacian(sharpened, normed=True))[1] >= settings.one_speaker_connectivity:
-            return np.zeros(count, dtype=int)
+    if settings.num_speakers is None and settings.min_speakers == 1 and one_speaker(embeddings, settings):
+        return np.zeros(count, dtype=int)
     centred = unit(embeddings - embeddings.mean(axis=0))
     affinity = np.clip(centred @ centred.T, 0.0, None)
     if settings.num_speakers is not None:
@@ -140,6 +142,18 @@ def _spectral(embeddings: np.ndarray, settings: ClusterSettings) -> np.ndarray:
         warnings.filterwarnings("ignore", message="Graph is not fully connected")
         labels = SpectralClustering(n_clusters=k, affinity="precomputed", random_state=0).fit_predict(affinity)
     return np.unique(labels, return_inverse=True)[1]
+
+
+def one_speaker(embeddings: np.ndarray, settings: ClusterSettings) -> bool:
+    """Whether the graph of the windows' sharpened similarities (on ``test_columns``) is connected well enough for
+    one speaker; of more than ``chunk`` windows, ``chunk`` spread evenly are tested."""
+    from scipy.sparse.csgraph import laplacian
+
+    if len(embeddings) > settings.chunk:
+        embeddings = embeddings[_spread(len(embeddings), settings.chunk)]
+    tested = unit(embeddings if settings.test_columns is None else embeddings[:, slice(*settings.test_columns)])
+    sharpened = np.clip(tested @ tested.T, 0.0, None) ** _SHARPEN
+    return bool(np.linalg.eigvalsh(laplacian(sharpened, normed=True))[1] >= settings.one_speaker_connectivity)
 
 
 def eigengap_count(normalised_laplacian: np.ndarray, most: int) -> int:
@@ -164,4 +178,4 @@ def merge_similar(embeddings: np.ndarray, labels: np.ndarray, similarity: float,
 
 
 __all__ = ["MAX_AUTO_SPEAKERS", "ClusterSettings", "centroids", "cluster", "cluster_direct", "eigengap_count",
-           "merge_similar", "unit"]
+           "merge_similar", "one_speaker", "unit"]
