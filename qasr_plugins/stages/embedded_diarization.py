@@ -275,7 +275,7 @@ class EmbeddedDiarization(DiarizationStage):
         if settings.num_speakers is not None:
             return cluster(embeddings, settings)
         seen = min(seen, settings.max_speakers or seen)
-        tested = len(local) >= cfg.local_speakers_fewest
+        tested = bool(local) and len(local) >= cfg.local_speakers_fewest  # only this stage's config has the setting
         if settings.min_speakers > 1:
             settings = replace(settings, min_speakers=max(settings.min_speakers, seen))
         elif tested:
