@@ -102,6 +102,18 @@ def test_a_cluster_holding_two_local_speakers_of_one_chunk_is_split() -> None:
     assert same_partition(capped, joined)
 
 
+def test_a_rarely_shared_cluster_does_not_stop_the_split_of_another() -> None:
+    """Voices 0 and 1 joined, heard in 60 chunks and shared in 2 (3 %: not split); voices 2 and 3 joined, shared in
+    the one chunk they are heard in (split), though fewer chunks share them."""
+    embeddings, truth = planted_windows(4, 100, seed=11)
+    joined = truth // 2
+    voice = {v: np.flatnonzero(truth == v) for v in range(4)}
+    windows = [voice[0][i:i + 2] for i in range(60)] + [voice[1][:2], voice[1][2:4], voice[2][:5], voice[3][:5]]
+    chunks = list(range(60)) + [0, 1, 100, 100]
+    split = split_shared(embeddings, joined, windows, chunks, ClusterSettings())
+    assert same_partition(split, np.where(truth == 3, 2, joined))
+
+
 def test_count_bounds_are_obeyed_on_planted_clusters() -> None:
     embeddings, _ = planted_windows(4, 60)
     for settings, fewest, most in ((ClusterSettings(num_speakers=2), 2, 2), (ClusterSettings(max_speakers=3), 2, 3),

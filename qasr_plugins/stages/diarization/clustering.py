@@ -192,11 +192,11 @@ def split_shared(embeddings: np.ndarray, labels: np.ndarray, local_windows: Sequ
             shared[label] = shared.get(label, 0) + (clusters.count(label) > 1)
     out = labels.copy()
     for label in sorted(shared, key=lambda k: (-shared[k], k)):
+        if out.max() + 1 >= settings.most:
+            break
         members = np.flatnonzero(labels == label)
-        if shared[label] <= share * present[label]:
-            break
-        if out.max() + 1 >= settings.most or len(members) < 3:
-            break
+        if shared[label] <= share * present[label] or len(members) < 3:
+            continue
         parts = cluster(embeddings[members], replace(settings, num_speakers=2))
         out[members[parts == 1]] = out.max() + 1
     return np.unique(out, return_inverse=True)[1]

@@ -318,5 +318,5 @@ def _network() -> Any:
     return PyanNet
 
 
-__all__ = ["BUNDLED", "CHUNK", "CHUNK_FRAMES", "LocalSpeaker", "SpeakerCounts", "build", "bundled_checkpoint", "load", "sinc_filters",
-           "speaker_counts"]
+__all__ = ["BUNDLED", "CHUNK", "CHUNK_FRAMES", "LocalSpeaker", "SpeakerCounts", "build", "bundled_checkpoint", "load",
+           "sinc_filters", "speaker_counts"]
