@@ -23,7 +23,7 @@ LAYERS: dict[str, int] = {
                      "qasr_plugins.timeline", "qasr_plugins.sequences", "qasr_plugins.text", "qasr_plugins.energy",
                      "qasr_plugins.tuning", "qasr_plugins.atomic", "qasr_plugins.outdir",
                      "qasr_plugins.libraries", "qasr_plugins.rich", "qasr_plugins.fingerprint", "qasr_plugins.cachedir",
-                     "qasr_plugins.memory", "qasr_plugins.modelpaths"], BASE),
+                     "qasr_plugins.memory", "qasr_plugins.modelpaths", "qasr_plugins.openmp"], BASE),
     **dict.fromkeys(["qasr_plugins.settings", "qasr_plugins.stage", "qasr_plugins.registry", "qasr_plugins.trust",
                      "qasr_plugins.partials"], CONTRACTS),
     **dict.fromkeys(["qasr_plugins.stages", "qasr_plugins.qwen3", "qasr_plugins.alignment", "qasr_plugins.asr",

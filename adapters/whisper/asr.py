@@ -33,6 +33,7 @@ from qasr_plugins.asr.flow import transcribe_inputs
 from qasr_plugins.asr.pieces import plan_pieces
 from qasr_plugins.errors import StageError, did_you_mean
 from qasr_plugins.libraries import Libraries
+from qasr_plugins.openmp import warn_if_shared
 from qasr_plugins.stage import LANGUAGE, TEXT, WORD_TIMESTAMPS, WORDS, AsrInput, AsrStage, StageConfig
 from qasr_plugins.types import Span, Transcript, Word
 
@@ -105,6 +106,7 @@ class FasterWhisperAsr(AsrStage):
         return model
 
     def load(self) -> None:
+        warn_if_shared("faster_whisper.asr")
         from faster_whisper import BatchedInferencePipeline, WhisperModel
 
         cfg = self.config
