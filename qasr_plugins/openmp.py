@@ -30,7 +30,7 @@ def import_ctranslate2_first() -> None:
         if importlib.util.find_spec("ctranslate2") is None:
             return
         import ctranslate2  # noqa: F401  (imported for its side effect: binding its own OpenMP runtime)
-    except Exception as exc:  # a broken ctranslate2 must not break qasr; the stage that needs it reports it
+    except Exception as exc:  # noqa: BLE001  (a broken ctranslate2 must not break qasr; its stage reports it)
         log.debug("ctranslate2 not imported early: %s", exc)
 
 
